@@ -1,0 +1,252 @@
+//! The client: typed requests, event subscriptions, emitted events and connection status.
+
+mod call;
+mod subscription;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::context::MessageContext;
+use crate::contract::Event;
+use crate::error::{PublishError, TransportError};
+use crate::payload::Payload;
+use crate::transport::{transport_for, EventFrame, Inbound};
+
+pub use call::Call;
+pub use subscription::{EventStream, Subscription};
+use subscription::Subscriptions;
+
+/// The default time a request waits for its response.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The state of a client's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionStatus {
+    /// Not connected.
+    Disconnected,
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected and ready.
+    Connected,
+    /// Lost the connection and trying again.
+    Reconnecting,
+    /// Gave up: the connection cannot be (re)established.
+    Error,
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Disconnected => "disconnected",
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+            Self::Error => "error",
+        })
+    }
+}
+
+/// How a client behaves; build with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    timeout: Duration,
+    source: Option<String>,
+}
+
+impl ClientBuilder {
+    /// How long a request waits for its response unless the call overrides it (default 30 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `source` put in the context of every request and event this client sends
+    /// unless the call supplies its own context.
+    #[must_use]
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Connects to a server at `address`.
+    pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
+        let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
+        let link = match transport_for(address) {
+            Ok(transport) => transport.connect(address).await,
+            Err(e) => Err(e),
+        };
+        let link = link.inspect_err(|_| {
+            status_tx.send_replace(ConnectionStatus::Error);
+        })?;
+        status_tx.send_replace(ConnectionStatus::Connected);
+        let status_tx = Arc::new(status_tx);
+        let subscriptions = Arc::new(Subscriptions::default());
+        let dispatcher = tokio::spawn(dispatch_events(
+            link.events,
+            Arc::clone(&subscriptions),
+            Arc::clone(&status_tx),
+        ));
+        let inner = Inner {
+            outbound: link.outbound,
+            subscriptions,
+            status,
+            status_tx,
+            timeout: self.timeout,
+            source: self.source,
+            address: address.to_owned(),
+            dispatcher,
+        };
+        Ok(Client { inner: Arc::new(inner) })
+    }
+}
+
+/// A connection to one server. Cheap to clone; the connection closes when the last clone is
+/// dropped or on [`Client::close`].
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    outbound: mpsc::UnboundedSender<Inbound>,
+    subscriptions: Arc<Subscriptions>,
+    status: watch::Receiver<ConnectionStatus>,
+    status_tx: Arc<watch::Sender<ConnectionStatus>>,
+    timeout: Duration,
+    source: Option<String>,
+    address: String,
+    dispatcher: JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.dispatcher.abort();
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("address", &self.inner.address)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Client {
+    /// Options for a new client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder { timeout: DEFAULT_TIMEOUT, source: None }
+    }
+
+    /// Connects to a server at `address` with the default options.
+    pub async fn connect(address: &str) -> Result<Self, TransportError> {
+        Self::builder().connect(address).await
+    }
+
+    /// The address this client connected to.
+    pub fn address(&self) -> &str {
+        &self.inner.address
+    }
+
+    /// The connection status now.
+    pub fn status(&self) -> ConnectionStatus {
+        *self.inner.status.borrow()
+    }
+
+    /// A receiver that sees every change of the connection status.
+    pub fn watch_status(&self) -> watch::Receiver<ConnectionStatus> {
+        self.inner.status.clone()
+    }
+
+    /// The default timeout of this client's requests.
+    pub fn default_timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// Starts a typed request; await it, or set `.context(..)` / `.timeout(..)` first.
+    pub fn call<R: crate::Request, E: crate::ErrorCode>(&self, request: R) -> Call<'_, R, E> {
+        Call::new(self, request)
+    }
+
+    /// Sends an event to the server.
+    pub fn emit<E: Event>(&self, event: E) -> Result<(), PublishError> {
+        self.emit_with(event, self.new_context())
+    }
+
+    /// Sends an event with an explicit context to the server.
+    pub fn emit_with<E: Event>(&self, event: E, context: MessageContext) -> Result<(), PublishError> {
+        let frame = EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
+        self.inner.outbound.send(Inbound::Event(frame)).map_err(|_| {
+            self.mark_disconnected();
+            PublishError::Closed
+        })
+    }
+
+    /// Every event of type `E` from now on, as a `Stream`. Dropping the stream unsubscribes.
+    pub fn subscribe<E: Event>(&self) -> EventStream<E> {
+        EventStream::new(&self.inner.subscriptions)
+    }
+
+    /// Runs `handler` for every event of type `E`, one at a time in arrival order, until the
+    /// returned [`Subscription`] is dropped or unsubscribed.
+    pub fn on<E, F, Fut>(&self, handler: F) -> Subscription
+    where
+        E: Event,
+        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Subscription::spawn(self.subscribe::<E>(), handler)
+    }
+
+    /// Closes the connection: the server sees the client leave, and later calls fail with
+    /// a disconnection error.
+    pub fn close(&self) {
+        self.inner.dispatcher.abort();
+        self.mark_disconnected();
+    }
+
+    pub(crate) fn new_context(&self) -> MessageContext {
+        let mut cx = MessageContext::new();
+        cx.source.clone_from(&self.inner.source);
+        cx
+    }
+
+    pub(crate) fn send(&self, frame: Inbound) -> bool {
+        if self.status() == ConnectionStatus::Disconnected {
+            return false;
+        }
+        let sent = self.inner.outbound.send(frame).is_ok();
+        if !sent {
+            self.mark_disconnected();
+        }
+        sent
+    }
+
+    fn mark_disconnected(&self) {
+        self.inner.status_tx.send_if_modified(|s| {
+            let changed = *s != ConnectionStatus::Disconnected;
+            *s = ConnectionStatus::Disconnected;
+            changed
+        });
+    }
+}
+
+/// Delivers the server's events to subscribers, in arrival order, until the connection ends.
+async fn dispatch_events(
+    mut events: mpsc::UnboundedReceiver<EventFrame>,
+    subscriptions: Arc<Subscriptions>,
+    status: Arc<watch::Sender<ConnectionStatus>>,
+) {
+    while let Some(frame) = events.recv().await {
+        subscriptions.deliver(frame);
+    }
+    status.send_replace(ConnectionStatus::Disconnected);
+    subscriptions.close_all();
+}

@@ -1,0 +1,148 @@
+//! The message context: who sent a message, on whose behalf, and within which trace.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Travels with every request and event, in the shape the TypeScript clients send
+/// (`camelCase`, every field optional on the wire).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageContext {
+    /// A unique id for this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Milliseconds since the Unix epoch when the message was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    /// Who sent the message (as the sender says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Who the message is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Credentials and the acting principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// Free-form metadata (request id, ip address, user agent, ...).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub metadata: HashMap<String, serde_json::Value>,
+    /// The distributed trace this message belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// This message's span within the trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The span that caused this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
+    /// When the sender stops waiting. On the wire it travels as the remaining budget in
+    /// milliseconds (`deadlineMs`), so clock skew between machines does not matter.
+    #[serde(
+        default,
+        rename = "deadlineMs",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_deadline",
+        deserialize_with = "deserialize_deadline"
+    )]
+    pub deadline: Option<Instant>,
+}
+
+/// Credentials and the acting principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth {
+    /// A bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The principal the message acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+}
+
+/// A principal: a user, a service, a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// The principal's id.
+    pub id: String,
+    /// The kind of principal, e.g. `user` or `service`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Roles held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Permissions held directly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+}
+
+impl MessageContext {
+    /// A fresh context stamped with the current time.
+    pub fn new() -> Self {
+        Self { timestamp: Some(now_millis()), ..Self::default() }
+    }
+
+    /// Sets the source.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the target.
+    #[must_use]
+    pub fn with_target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Sets the bearer token.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.auth.get_or_insert_with(Auth::default).token = Some(token.into());
+        self
+    }
+
+    /// Adds one metadata entry.
+    #[must_use]
+    pub fn with_metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the trace id.
+    #[must_use]
+    pub fn with_trace_id(mut self, trace_id: impl Into<String>) -> Self {
+        self.trace_id = Some(trace_id.into());
+        self
+    }
+
+    /// The time left before the deadline, `None` when there is no deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn serialize_deadline<S: Serializer>(deadline: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+    let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let millis = remaining.map(|r| u64::try_from(r.as_millis()).unwrap_or(u64::MAX));
+    millis.serialize(s)
+}
+
+fn deserialize_deadline<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Instant>, D::Error> {
+    let millis = Option::<u64>::deserialize(d)?;
+    Ok(millis.and_then(|m| Instant::now().checked_add(Duration::from_millis(m))))
+}

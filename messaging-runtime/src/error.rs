@@ -1,0 +1,221 @@
+//! The wire error, the client's [`CallError`], and transport errors.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::ErrorCode;
+
+/// Error codes the runtime itself answers with, next to a contract's own codes.
+pub mod codes {
+    /// No handler is registered for the request type.
+    pub const UNKNOWN_REQUEST_TYPE: &str = "UNKNOWN_REQUEST_TYPE";
+    /// The payload did not decode into the request type.
+    pub const INVALID_PAYLOAD: &str = "INVALID_PAYLOAD";
+    /// The frame was not one of the protocol's shapes.
+    pub const BAD_MESSAGE: &str = "BAD_MESSAGE";
+    /// The handler failed in a way the contract does not describe.
+    pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+    /// The request did not complete before its deadline.
+    pub const TIMEOUT: &str = "TIMEOUT";
+}
+
+/// An error as it travels on the wire: `{code, message, status, details}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireError {
+    /// Machine-readable code, e.g. `ORDER_NOT_FOUND`.
+    pub code: String,
+    /// Human-readable message, already rendered.
+    pub message: String,
+    /// HTTP-like status; absent when a peer did not send one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Structured details: a contract error's params, or a decoder's path and reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+impl WireError {
+    /// A wire error with a code, a status and a message, and no details.
+    pub fn new(code: impl Into<String>, status: u16, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), status: Some(status), details: None }
+    }
+
+    /// Adds details.
+    #[must_use]
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// `UNKNOWN_REQUEST_TYPE` (404) for a request type no handler serves.
+    pub fn unknown_request_type(name: &str) -> Self {
+        Self::new(codes::UNKNOWN_REQUEST_TYPE, 404, format!("unknown request type `{name}`"))
+            .with_details(serde_json::json!({ "requestType": name }))
+    }
+
+    /// `INVALID_PAYLOAD` (400) for a payload that does not decode into the request type.
+    pub fn invalid_payload(request: &str, reason: &str) -> Self {
+        Self::new(
+            codes::INVALID_PAYLOAD,
+            400,
+            format!("invalid payload for `{request}`: {reason}"),
+        )
+        .with_details(serde_json::json!({ "requestType": request, "reason": reason }))
+    }
+
+    /// `INTERNAL_ERROR` (500).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(codes::INTERNAL_ERROR, 500, message)
+    }
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{} ({status}): {}", self.code, self.message),
+            None => write!(f, "{}: {}", self.code, self.message),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// What a typed client call can fail with: the contract's own error `E`, kept apart from
+/// everything the runtime or the transport can go wrong with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallError<E> {
+    /// The server answered with one of the contract's errors.
+    Contract(E),
+    /// No response arrived within the timeout.
+    Timeout(Duration),
+    /// The connection was lost (or never there) before the response arrived.
+    Disconnected,
+    /// The server has no handler for the request type.
+    UnknownRequestType(String),
+    /// The server could not decode the request, or the client could not decode the response.
+    InvalidPayload(String),
+    /// The server failed with an error that is not in the contract (details in the wire error).
+    Internal(WireError),
+}
+
+impl<E: ErrorCode> CallError<E> {
+    /// Sorts a wire error into the contract's typed error or a runtime error.
+    pub fn from_wire(error: WireError) -> Self {
+        if let Some(typed) = E::from_wire(&error) {
+            return Self::Contract(typed);
+        }
+        match error.code.as_str() {
+            codes::UNKNOWN_REQUEST_TYPE => Self::UnknownRequestType(error.message),
+            codes::INVALID_PAYLOAD => Self::InvalidPayload(error.message),
+            _ => Self::Internal(error),
+        }
+    }
+}
+
+impl<E> CallError<E> {
+    /// The contract error, if that is what this is.
+    pub fn contract(&self) -> Option<&E> {
+        match self {
+            Self::Contract(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The contract error by value, if that is what this is.
+    pub fn into_contract(self) -> Option<E> {
+        match self {
+            Self::Contract(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Contract(e) => fmt::Display::fmt(e, f),
+            Self::Timeout(d) => write!(f, "no response within {} ms", d.as_millis()),
+            Self::Disconnected => f.write_str("the connection was lost before the response arrived"),
+            Self::UnknownRequestType(m) | Self::InvalidPayload(m) => f.write_str(m),
+            Self::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for CallError<E> {}
+
+/// Binding a server or connecting a client failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The address could not be parsed.
+    InvalidAddress {
+        /// The address as given.
+        address: String,
+        /// What was wrong, and what is accepted.
+        reason: String,
+    },
+    /// No transport is registered for the address's scheme.
+    UnsupportedScheme {
+        /// The address as given.
+        address: String,
+        /// The schemes that are registered.
+        supported: Vec<&'static str>,
+    },
+    /// A server is already bound at the address.
+    AddressInUse(String),
+    /// Nothing listens at the address.
+    NotFound(String),
+    /// The connection is closed.
+    Closed,
+    /// Any other I/O failure.
+    Io(String),
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidAddress { address, reason } => {
+                write!(f, "invalid address `{address}`: {reason}")
+            }
+            Self::UnsupportedScheme { address, supported } => write!(
+                f,
+                "no transport for address `{address}`: expected one of the schemes {}",
+                supported.iter().map(|s| format!("`{s}://`")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::AddressInUse(a) => write!(f, "address `{a}` is already bound by another server"),
+            Self::NotFound(a) => write!(f, "no server is bound at `{a}`"),
+            Self::Closed => f.write_str("the connection is closed"),
+            Self::Io(m) => write!(f, "transport i/o error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Publishing an event failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The server is not running.
+    NotRunning,
+    /// No client with this id is connected.
+    UnknownClient(String),
+    /// The connection to the peer is closed.
+    Closed,
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotRunning => f.write_str("the server is not running"),
+            Self::UnknownClient(id) => write!(f, "no client with id `{id}` is connected"),
+            Self::Closed => f.write_str("the connection is closed"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}

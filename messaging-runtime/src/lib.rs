@@ -1,0 +1,90 @@
+//! Contract-first, typed messaging between services.
+//!
+//! Write a contract once with `#[contract]`, `#[event]`, `#[request]` and `#[error_code]`;
+//! get a typed client, a server dispatch table, a typed event publisher and error
+//! constructors. Run it in one process over `memory://`, with no serialisation on the way.
+//!
+//! ```
+//! use messaging_runtime::prelude::*;
+//!
+//! /// A greeting was sent.
+//! #[event]
+//! #[derive(Debug, Clone, Serialize, Deserialize)]
+//! pub struct Greeted { pub name: String }
+//!
+//! /// Asks for a greeting.
+//! #[request("greet", response = String)]
+//! #[derive(Debug, Clone, Serialize, Deserialize)]
+//! pub struct Greet { pub name: String }
+//!
+//! /// What greeting can fail with.
+//! #[error_code]
+//! #[derive(Debug)]
+//! pub enum GreetError {
+//!     /// Nobody to greet.
+//!     #[error(status = 400, message = "cannot greet `{name}`")]
+//!     Unwelcome { name: String },
+//! }
+//!
+//! /// Greets people.
+//! #[contract(name = "greeter", version = "1.0.0", error = GreetError, events(Greeted))]
+//! pub trait Greeter {
+//!     /// Greets one person.
+//!     async fn greet(&self, req: Greet, cx: Context) -> Result<String, GreetError>;
+//! }
+//!
+//! struct Polite;
+//!
+//! impl Greeter for Polite {
+//!     async fn greet(&self, req: Greet, cx: Context) -> Result<String, GreetError> {
+//!         if req.name.is_empty() {
+//!             return Err(GreetError::unwelcome(req.name));
+//!         }
+//!         GreeterEvents::new(cx.broadcaster().clone()).greeted(Greeted { name: req.name.clone() });
+//!         Ok(format!("hello, {}", req.name))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::bind("memory://doc-greeter").await?.serve(GreeterServer::new(Polite)).start().await?;
+//! let client = GreeterClient::connect("memory://doc-greeter").await?;
+//! let mut greeted = client.greeted();
+//! assert_eq!(client.greet(Greet { name: "Ada".into() }).await?, "hello, Ada");
+//! assert_eq!(greeted.recv().await.map(|(e, _)| e.name).as_deref(), Some("Ada"));
+//! let err = client.greet(Greet { name: String::new() }).await.unwrap_err();
+//! assert_eq!(err.contract().map(|e| e.code()), Some("UNWELCOME"));
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod context;
+pub mod contract;
+pub mod error;
+pub mod payload;
+pub mod server;
+pub mod transport;
+
+pub use client::{Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription};
+pub use context::{Actor, Auth, MessageContext};
+pub use contract::{
+    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, Request,
+    RequestDescriptor,
+};
+pub use error::{CallError, PublishError, TransportError, WireError};
+pub use messaging_macros::{contract, error_code, event, request};
+pub use server::{Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, Service};
+
+/// Everything a contract file or a service needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        contract, error_code, event, request, CallError, Client, ConnectionStatus, Context,
+        Contract, ErrorCode, Event, MessageContext, Request, Server, WireError,
+    };
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// What generated code needs, under one absolute path. Not part of the public API.
+#[doc(hidden)]
+pub mod __private;

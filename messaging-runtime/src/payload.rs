@@ -1,0 +1,154 @@
+//! A message body: a typed value while it stays in the process, raw JSON once it has been
+//! on the wire. Serialisation happens only when a frame actually leaves the process.
+
+use core::any::Any;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// A typed value that can still be turned into JSON if it has to cross a wire.
+pub trait ErasedValue: Any + Send + Sync {
+    /// Serialises the value.
+    fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error>;
+    /// For downcasting a shared value.
+    fn as_any(&self) -> &dyn Any;
+    /// For downcasting an owned value.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+impl<T: Serialize + Send + Sync + 'static> ErasedValue for T {
+    fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error> {
+        serde_json::value::to_raw_value(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+/// The body of a request, a response or an event.
+pub enum Payload {
+    /// An owned typed value (a request or a response inside the process).
+    Value(Box<dyn ErasedValue>),
+    /// A typed value shared by many receivers (an event fanned out inside the process).
+    Shared(Arc<dyn ErasedValue>),
+    /// JSON text that came off a wire.
+    Json(Box<RawValue>),
+}
+
+impl core::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Payload::Value(..)"),
+            Self::Shared(_) => f.write_str("Payload::Shared(..)"),
+            Self::Json(raw) => write!(f, "Payload::Json({})", raw.get()),
+        }
+    }
+}
+
+/// Why a payload did not decode into the expected type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// What the decoder said, with the path to the offending value where it knows it.
+    pub reason: String,
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Payload {
+    /// Wraps an owned typed value.
+    pub fn typed<T: Serialize + Send + Sync + 'static>(value: T) -> Self {
+        Self::Value(Box::new(value))
+    }
+
+    /// Wraps a typed value to be shared by many receivers.
+    pub fn shared<T: Serialize + Send + Sync + 'static>(value: T) -> Self {
+        Self::Shared(Arc::new(value))
+    }
+
+    /// Another handle to a shared payload. Owned typed values are not shared, so for them
+    /// (never produced by fan-out) this serialises; call it on [`Payload::Shared`] or
+    /// [`Payload::Json`].
+    pub fn share(&self) -> Self {
+        match self {
+            Self::Shared(value) => Self::Shared(Arc::clone(value)),
+            Self::Json(raw) => Self::Json(raw.clone()),
+            Self::Value(value) => match value.to_json() {
+                Ok(raw) => Self::Json(raw),
+                Err(e) => Self::Json(error_json(&e)),
+            },
+        }
+    }
+
+    /// Turns an owned typed value into a shared one, so it can be handed to many receivers.
+    #[must_use]
+    pub fn into_shared(self) -> Self {
+        match self {
+            Self::Value(value) => Self::Shared(Arc::from(value)),
+            other => other,
+        }
+    }
+
+    /// Decodes into `T`: a downcast for typed values, JSON decoding for wire payloads.
+    pub fn decode<T: DeserializeOwned + Clone + 'static>(self) -> Result<T, DecodeError> {
+        match self {
+            Self::Value(value) => value.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
+                mismatch::<T>()
+            }),
+            Self::Shared(value) => value.as_any().downcast_ref::<T>().cloned().ok_or_else(mismatch::<T>),
+            Self::Json(raw) => decode_json(raw.get()),
+        }
+    }
+
+    /// Decodes an owned payload into `T` without requiring `Clone`; a shared payload is
+    /// decoded through JSON.
+    pub fn decode_owned<T: DeserializeOwned + 'static>(self) -> Result<T, DecodeError> {
+        match self {
+            Self::Value(value) => value.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
+                mismatch::<T>()
+            }),
+            Self::Shared(value) => {
+                let raw = value.to_json().map_err(|e| DecodeError { reason: e.to_string() })?;
+                decode_json(raw.get())
+            }
+            Self::Json(raw) => decode_json(raw.get()),
+        }
+    }
+
+    /// The JSON text of this payload, serialising a typed value if needed.
+    pub fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error> {
+        match self {
+            Self::Value(value) => value.to_json(),
+            Self::Shared(value) => value.to_json(),
+            Self::Json(raw) => Ok(raw.clone()),
+        }
+    }
+}
+
+fn mismatch<T>() -> DecodeError {
+    DecodeError {
+        reason: format!("payload is not a `{}`", core::any::type_name::<T>()),
+    }
+}
+
+fn decode_json<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = T::deserialize(&mut de).map_err(|e| DecodeError { reason: e.to_string() })?;
+    de.end().map_err(|e| DecodeError { reason: e.to_string() })?;
+    Ok(value)
+}
+
+fn error_json(e: &serde_json::Error) -> Box<RawValue> {
+    let text = serde_json::json!({ "serializationError": e.to_string() }).to_string();
+    RawValue::from_string(text).unwrap_or_else(|_| Box::<RawValue>::default())
+}

@@ -1,0 +1,74 @@
+//! The accept loop and the per-connection loop.
+
+use std::sync::Arc;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::task::JoinSet;
+
+use super::context::Context;
+use super::registry::{Broadcaster, Registry};
+use super::router::{BoxFuture, Router};
+use crate::transport::{Inbound, Listener, ServerLink};
+
+/// Accepts clients until the listener closes or the task is aborted; aborting it aborts
+/// every connection it started.
+pub(super) async fn accept_loop(mut listener: Box<dyn Listener>, router: Arc<Router>, registry: Arc<Registry>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            link = listener.accept() => match link {
+                Some(link) => {
+                    connections.spawn(serve_connection(link, Arc::clone(&router), Arc::clone(&registry)));
+                }
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Serves one client: requests run concurrently on this task, so a slow handler does not
+/// hold up the next request, and no task is spawned per request.
+async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<Registry>) {
+    let ServerLink { mut inbound, outbound, peer } = link;
+    let client_id = registry.add(peer, outbound.clone());
+    let broadcaster = Broadcaster::new(Arc::clone(&registry));
+    tracing::debug!(client = %client_id, "client connected");
+    let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            frame = inbound.recv() => {
+                let Some(frame) = frame else { break };
+                let cx = |message| Context::new(message, client_id.clone(), broadcaster.clone());
+                match frame {
+                    Inbound::Request(request) => {
+                        let call = router.dispatch(&request.name, request.payload, cx(request.context));
+                        let reply = request.reply;
+                        in_flight.push(Box::pin(async move {
+                            // The caller may have given up waiting; nothing to do then.
+                            let _ = reply.send(call.await);
+                        }));
+                    }
+                    Inbound::Event(event) => {
+                        let handlers = router.event_handlers(&event.name);
+                        if handlers.is_empty() {
+                            tracing::debug!(event = %event.name, client = %client_id, "no handler for client event");
+                        }
+                        let payload = event.payload.into_shared();
+                        for handler in handlers {
+                            in_flight.push(handler(payload.share(), cx(event.context.clone())));
+                        }
+                    }
+                }
+            }
+            () = outbound.closed() => break,
+        }
+    }
+    registry.remove(&client_id);
+    // Let handlers that already started finish (their side effects are not lost); replies
+    // have nowhere to go.
+    while in_flight.next().await.is_some() {}
+    tracing::debug!(client = %client_id, "client disconnected");
+}

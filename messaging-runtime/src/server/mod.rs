@@ -1,0 +1,158 @@
+//! The server: bind an address, serve contracts, start, publish events, stop.
+
+mod connection;
+pub(crate) mod context;
+pub(crate) mod registry;
+pub(crate) mod router;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use crate::contract::Event;
+use crate::error::TransportError;
+use crate::transport::{transport_for, Listener};
+
+pub use context::Context;
+pub use registry::{Broadcaster, ClientId, ClientInfo};
+pub use router::{BoxFuture, Router, Service};
+
+/// A server that is bound but not yet started: add contracts and event handlers, then
+/// [`Server::start`].
+pub struct Server {
+    listener: Box<dyn Listener>,
+    router: Router,
+    registry: Arc<registry::Registry>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("address", &self.listener.local_addr()).finish()
+    }
+}
+
+/// Starting a server failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Two served contracts answer the same request type.
+    DuplicateRequestType(&'static str),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DuplicateRequestType(name) => write!(
+                f,
+                "request type `{name}` is served by two contracts; each wire name may be served once"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl Server {
+    /// Binds `address` (`memory://name`, or any registered scheme).
+    pub async fn bind(address: &str) -> Result<Self, TransportError> {
+        let listener = transport_for(address)?.bind(address).await?;
+        Ok(Self { listener, router: Router::default(), registry: Arc::default() })
+    }
+
+    /// Serves a contract: `server.serve(OrderServiceServer::new(orders))`.
+    #[must_use]
+    pub fn serve<S: Service>(mut self, service: S) -> Self {
+        self.router.add_contract(service.descriptor());
+        service.register(&mut self.router);
+        self
+    }
+
+    /// Handles events of type `E` that clients emit.
+    #[must_use]
+    pub fn on_event<E, F, Fut>(mut self, handler: F) -> Self
+    where
+        E: Event,
+        F: Fn(E, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.router.event(handler);
+        self
+    }
+
+    /// Publishes events to this server's clients; usable before [`Server::start`], so the
+    /// service being served can hold one.
+    pub fn broadcaster(&self) -> Broadcaster {
+        Broadcaster::new(Arc::clone(&self.registry))
+    }
+
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> String {
+        self.listener.local_addr()
+    }
+
+    /// Starts accepting clients.
+    pub async fn start(self) -> Result<RunningServer, ServeError> {
+        if let Some(name) = self.router.duplicates().first() {
+            return Err(ServeError::DuplicateRequestType(name));
+        }
+        let address = self.listener.local_addr();
+        let contracts = self.router.contracts().iter().map(|c| c.name).collect::<Vec<_>>();
+        tracing::info!(%address, ?contracts, "server started");
+        let broadcaster = self.broadcaster();
+        let acceptor = tokio::spawn(connection::accept_loop(
+            self.listener,
+            Arc::new(self.router),
+            Arc::clone(&self.registry),
+        ));
+        Ok(RunningServer { address, broadcaster, registry: self.registry, acceptor })
+    }
+}
+
+/// A started server. Dropping it stops it.
+pub struct RunningServer {
+    address: String,
+    broadcaster: Broadcaster,
+    registry: Arc<registry::Registry>,
+    acceptor: JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer").field("address", &self.address).finish()
+    }
+}
+
+impl RunningServer {
+    /// The address clients connect to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The clients connected right now, with the ids the server assigned.
+    pub fn clients(&self) -> Vec<ClientInfo> {
+        self.registry.list()
+    }
+
+    /// Publishes events to this server's clients.
+    pub fn broadcaster(&self) -> Broadcaster {
+        self.broadcaster.clone()
+    }
+
+    /// Stops accepting clients and closes every connection; requests in flight fail on the
+    /// client with a disconnection error.
+    pub async fn stop(self) {
+        // Drop runs the shutdown; awaiting lets the aborted tasks finish unwinding.
+        self.acceptor.abort();
+        self.registry.clear();
+        tokio::task::yield_now().await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+        self.registry.clear();
+    }
+}

@@ -1,0 +1,112 @@
+//! The dispatch table: wire name → decode → call → encode.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::contract::{ContractDescriptor, ErrorCode, Event, Request};
+use crate::error::WireError;
+use crate::payload::Payload;
+use crate::server::context::Context;
+use crate::transport::Reply;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+type RequestHandler = Box<dyn Fn(Payload, Context) -> BoxFuture<Reply> + Send + Sync>;
+type EventHandler = Arc<dyn Fn(Payload, Context) -> BoxFuture<()> + Send + Sync>;
+
+/// Implemented by the generated `{Contract}Server<S>`: registers one route per request.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a contract server",
+    label = "expected a generated `{{Contract}}Server`",
+    note = "wrap your implementation: `Server::bind(..).await?.serve(MyContractServer::new(my_impl))`"
+)]
+pub trait Service: Send + 'static {
+    /// The contract this service implements.
+    fn descriptor(&self) -> &'static ContractDescriptor;
+    /// Adds the service's request handlers to `router`.
+    fn register(self, router: &mut Router);
+}
+
+/// Maps wire names to handlers. A hash lookup per message, whatever the number of routes.
+#[derive(Default)]
+pub struct Router {
+    requests: HashMap<&'static str, RequestHandler>,
+    events: HashMap<&'static str, Vec<EventHandler>>,
+    contracts: Vec<&'static ContractDescriptor>,
+    duplicates: Vec<&'static str>,
+}
+
+impl Router {
+    /// Routes requests of type `R` to `handler`.
+    pub fn request<R, E, F, Fut>(&mut self, handler: F)
+    where
+        R: Request,
+        E: ErrorCode,
+        F: Fn(R, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R::Response, E>> + Send + 'static,
+    {
+        let route: RequestHandler = Box::new(move |payload, cx| match payload.decode_owned::<R>() {
+            Ok(request) => {
+                let call = handler(request, cx);
+                Box::pin(async move {
+                    match call.await {
+                        Ok(response) => Ok(Payload::typed(response)),
+                        Err(error) => Err(error.to_wire()),
+                    }
+                })
+            }
+            Err(e) => {
+                let error = WireError::invalid_payload(R::NAME, &e.reason);
+                Box::pin(std::future::ready(Err(error)))
+            }
+        });
+        if self.requests.insert(R::NAME, route).is_some() {
+            self.duplicates.push(R::NAME);
+        }
+    }
+
+    /// Runs `handler` for every event of type `E` a client emits.
+    pub fn event<E, F, Fut>(&mut self, handler: F)
+    where
+        E: Event,
+        F: Fn(E, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let route: EventHandler = Arc::new(move |payload, cx| match payload.decode::<E>() {
+            Ok(event) => Box::pin(handler(event, cx)),
+            Err(e) => {
+                tracing::warn!(event = E::NAME, reason = %e, "dropped an event that did not decode");
+                Box::pin(std::future::ready(()))
+            }
+        });
+        self.events.entry(E::NAME).or_default().push(route);
+    }
+
+    pub(crate) fn add_contract(&mut self, descriptor: &'static ContractDescriptor) {
+        self.contracts.push(descriptor);
+    }
+
+    pub(crate) fn contracts(&self) -> &[&'static ContractDescriptor] {
+        &self.contracts
+    }
+
+    pub(crate) fn duplicates(&self) -> &[&'static str] {
+        &self.duplicates
+    }
+
+    /// Starts handling one request; unknown names answer `UNKNOWN_REQUEST_TYPE`.
+    pub(crate) fn dispatch(&self, name: &str, payload: Payload, cx: Context) -> BoxFuture<Reply> {
+        match self.requests.get(name) {
+            Some(route) => route(payload, cx),
+            None => Box::pin(std::future::ready(Err(WireError::unknown_request_type(name)))),
+        }
+    }
+
+    /// The handlers for an event, or none.
+    pub(crate) fn event_handlers(&self, name: &str) -> &[EventHandler] {
+        self.events.get(name).map_or(&[], Vec::as_slice)
+    }
+}

@@ -1,0 +1,113 @@
+//! `memory://name`: a named in-process hub. Typed values move through channels with no
+//! serialisation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{ClientLink, Listener, ServerLink, Transport};
+use crate::error::TransportError;
+
+/// The scheme of the in-process transport.
+pub const SCHEME: &str = "memory";
+
+type Hub = Mutex<HashMap<String, mpsc::UnboundedSender<ServerLink>>>;
+
+fn hub() -> &'static Hub {
+    static HUB: OnceLock<Hub> = OnceLock::new();
+    HUB.get_or_init(Hub::default)
+}
+
+/// The in-process transport.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemoryTransport;
+
+pub(crate) fn transport() -> Arc<dyn Transport> {
+    static SHARED: OnceLock<Arc<dyn Transport>> = OnceLock::new();
+    Arc::clone(SHARED.get_or_init(|| Arc::new(MemoryTransport)))
+}
+
+/// Checks `memory://name` and returns the name.
+fn parse(address: &str) -> Result<&str, TransportError> {
+    let name = address.strip_prefix("memory://").unwrap_or_default();
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if valid {
+        Ok(name)
+    } else {
+        Err(TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: "expected `memory://NAME` where NAME is non-empty and made of ASCII letters, \
+                     digits, `-`, `_`, `.` or `/`"
+                .to_owned(),
+        })
+    }
+}
+
+#[async_trait]
+impl Transport for MemoryTransport {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError> {
+        let name = parse(address)?;
+        let mut hub = hub().lock().unwrap_or_else(PoisonError::into_inner);
+        if hub.get(name).is_some_and(|tx| !tx.is_closed()) {
+            return Err(TransportError::AddressInUse(address.to_owned()));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        hub.insert(name.to_owned(), tx.clone());
+        Ok(Box::new(MemoryListener { name: name.to_owned(), own: tx, incoming: rx, next_peer: 0 }))
+    }
+
+    async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
+        let name = parse(address)?;
+        let acceptor = hub()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TransportError::NotFound(address.to_owned()))?;
+        let (to_server, inbound) = mpsc::unbounded_channel();
+        let (outbound, events) = mpsc::unbounded_channel();
+        let link = ServerLink { inbound, outbound, peer: String::new() };
+        acceptor
+            .send(link)
+            .map_err(|_| TransportError::NotFound(address.to_owned()))?;
+        Ok(ClientLink { outbound: to_server, events })
+    }
+}
+
+struct MemoryListener {
+    name: String,
+    own: mpsc::UnboundedSender<ServerLink>,
+    incoming: mpsc::UnboundedReceiver<ServerLink>,
+    next_peer: u64,
+}
+
+#[async_trait]
+impl Listener for MemoryListener {
+    async fn accept(&mut self) -> Option<ServerLink> {
+        let mut link = self.incoming.recv().await?;
+        self.next_peer += 1;
+        link.peer = format!("memory://{}#{}", self.name, self.next_peer);
+        Some(link)
+    }
+
+    fn local_addr(&self) -> String {
+        format!("memory://{}", self.name)
+    }
+}
+
+impl Drop for MemoryListener {
+    fn drop(&mut self) {
+        let mut hub = hub().lock().unwrap_or_else(PoisonError::into_inner);
+        // Only remove our own entry: a new server may have bound the name already.
+        if hub.get(&self.name).is_some_and(|tx| tx.same_channel(&self.own)) {
+            hub.remove(&self.name);
+        }
+    }
+}

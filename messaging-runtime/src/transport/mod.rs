@@ -1,0 +1,125 @@
+//! The seam between the runtime and the wire.
+//!
+//! A transport only moves frames. The runtime owns dispatch, timeouts, subscriptions and
+//! the typed API; a transport turns an address into a [`Listener`] (server side) or a
+//! [`ClientLink`] (client side). The seam is message-oriented: a request frame carries its
+//! own reply channel, so a transport that has no socket per client (a broker) fits as well
+//! as one that has.
+
+pub mod memory;
+
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::context::MessageContext;
+use crate::error::{TransportError, WireError};
+use crate::payload::Payload;
+
+/// What a server answers to one request.
+pub type Reply = Result<Payload, WireError>;
+
+/// A request on its way to a server.
+#[derive(Debug)]
+pub struct RequestFrame {
+    /// The wire name (`requestType`).
+    pub name: Cow<'static, str>,
+    /// The request body.
+    pub payload: Payload,
+    /// The sender's context.
+    pub context: MessageContext,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// An event, in either direction.
+#[derive(Debug)]
+pub struct EventFrame {
+    /// The wire name.
+    pub name: Cow<'static, str>,
+    /// The event body.
+    pub payload: Payload,
+    /// The sender's context.
+    pub context: MessageContext,
+}
+
+/// A frame a client sends to a server.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A request that expects one reply.
+    Request(RequestFrame),
+    /// An event emitted by the client.
+    Event(EventFrame),
+}
+
+/// The client's end of a connection.
+#[derive(Debug)]
+pub struct ClientLink {
+    /// Requests and events to the server.
+    pub outbound: mpsc::UnboundedSender<Inbound>,
+    /// Events from the server; closed when the connection is lost.
+    pub events: mpsc::UnboundedReceiver<EventFrame>,
+}
+
+/// The server's end of one client's connection.
+#[derive(Debug)]
+pub struct ServerLink {
+    /// Requests and events from the client; closed when the client goes away.
+    pub inbound: mpsc::UnboundedReceiver<Inbound>,
+    /// Events to the client.
+    pub outbound: mpsc::UnboundedSender<EventFrame>,
+    /// Where the client connects from, as the transport describes it.
+    pub peer: String,
+}
+
+/// Accepts connections for a server.
+#[async_trait]
+pub trait Listener: Send {
+    /// Waits for the next client; `None` once the listener is closed.
+    async fn accept(&mut self) -> Option<ServerLink>;
+    /// The address clients connect to (with the real port where the transport picks one).
+    fn local_addr(&self) -> String;
+}
+
+/// A way of moving frames, chosen by the scheme of an address (`memory://`, `ws://`, ...).
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// The scheme this transport serves, without `://`.
+    fn scheme(&self) -> &'static str;
+    /// Starts listening at `address`.
+    async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError>;
+    /// Connects to a server listening at `address`.
+    async fn connect(&self, address: &str) -> Result<ClientLink, TransportError>;
+}
+
+static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
+
+/// Makes a transport available to [`crate::Server::bind`] and [`crate::Client::connect`]
+/// for its scheme, replacing any transport registered for the same scheme before.
+pub fn register_transport(transport: Arc<dyn Transport>) {
+    let mut all = TRANSPORTS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.retain(|t| t.scheme() != transport.scheme());
+    all.push(transport);
+}
+
+/// Finds the transport for an address's scheme.
+pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError> {
+    let Some((scheme, _)) = address.split_once("://") else {
+        return Err(TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: "expected `scheme://...`, for example `memory://orders`".to_owned(),
+        });
+    };
+    if scheme == memory::SCHEME {
+        return Ok(memory::transport());
+    }
+    let all = TRANSPORTS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(found) = all.iter().find(|t| t.scheme() == scheme) {
+        return Ok(Arc::clone(found));
+    }
+    let mut supported = vec![memory::SCHEME];
+    supported.extend(all.iter().map(|t| t.scheme()));
+    Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
+}
