@@ -48,8 +48,8 @@ impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
         self
     }
 
-    async fn run(self) -> Result<R::Response, CallError<E>> {
-        let mut context = self.context.unwrap_or_else(|| self.client.new_context());
+    async fn run(mut self) -> Result<R::Response, CallError<E>> {
+        let mut context = self.context.take().unwrap_or_else(|| self.client.new_context());
         let timeout = self.effective_timeout(&context);
         context.deadline = Instant::now().checked_add(timeout);
         let (reply, response) = oneshot::channel();

@@ -1,0 +1,131 @@
+//! `#[event]` and `#[request]`: parse the arguments and the item, check, then implement
+//! `Event` or `Request`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::attr::{self, Arg, Seen, WireName};
+use crate::errors::{with_original, Errors};
+use crate::naming;
+
+/// The item a message attribute sits on.
+struct Target {
+    ident: syn::Ident,
+    generics: syn::Generics,
+}
+
+/// Rule: `#[event]` goes on a struct or an enum; `#[request]` on a struct only.
+fn target(item: &syn::Item, macro_name: &str, allow_enum: bool, errors: &mut Errors) -> Option<Target> {
+    let expected = if allow_enum { "a struct or an enum" } else { "a struct" };
+    match item {
+        syn::Item::Struct(s) => Some(Target { ident: s.ident.clone(), generics: s.generics.clone() }),
+        syn::Item::Enum(e) if allow_enum => {
+            Some(Target { ident: e.ident.clone(), generics: e.generics.clone() })
+        }
+        syn::Item::Enum(e) => {
+            errors.at(e.enum_token, format!("`#[{macro_name}]` cannot be used on an enum: expected {expected}"));
+            None
+        }
+        syn::Item::Union(u) => {
+            errors.at(u.union_token, format!("`#[{macro_name}]` cannot be used on a union: expected {expected}"));
+            None
+        }
+        syn::Item::Fn(f) => {
+            errors.at(f.sig.fn_token, format!("`#[{macro_name}]` cannot be used on a function: expected {expected}"));
+            None
+        }
+        other => {
+            errors.at(other, format!("`#[{macro_name}]` expects {expected}"));
+            None
+        }
+    }
+}
+
+fn default_name(ident: &syn::Ident) -> WireName {
+    WireName { value: naming::lower_camel(&ident.to_string()), span: ident.span() }
+}
+
+/// Expands `#[event]` / `#[event("wireName")]`.
+pub(crate) fn expand_event(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut name = None;
+    for arg in errors.ok(attr::parse_args(args)).unwrap_or_default() {
+        match arg {
+            Arg::Positional(lit) if name.is_none() => name = Some(attr::check_wire_name(&lit, &mut errors)),
+            Arg::Positional(lit) => errors.at(lit, "duplicate wire name: `#[event]` takes at most one"),
+            Arg::Value(key, _) | Arg::List(key, _) => {
+                attr::unknown(&key, "event", "only a wire name, like `#[event(\"orderCreated\")]`", &mut errors);
+            }
+        }
+    }
+    let item = errors.ok(syn::parse2::<syn::Item>(input.clone()));
+    let target = item.as_ref().and_then(|i| target(i, "event", true, &mut errors));
+    if let Err(e) = errors.finish() {
+        return with_original(&e, input);
+    }
+    let Some(target) = target else { return input };
+    let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));
+    let (ident, value) = (&target.ident, &wire.value);
+    let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
+    let body = quote_spanned! {ident.span()=>
+        #[automatically_derived]
+        impl #impl_generics ::messaging_runtime::__private::Event for #ident #ty_generics #where_clause {
+            const NAME: &'static str = #value;
+        }
+    };
+    quote! { #input #body }
+}
+
+/// Expands `#[request("wireName", response = T)]`.
+pub(crate) fn expand_request(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let (mut name, mut response) = (None, None);
+    let mut seen = Seen::new();
+    for arg in errors.ok(attr::parse_args(args.clone())).unwrap_or_default() {
+        match arg {
+            Arg::Positional(lit) if name.is_none() => name = Some(attr::check_wire_name(&lit, &mut errors)),
+            Arg::Positional(lit) => errors.at(lit, "duplicate wire name: `#[request]` takes at most one"),
+            Arg::Value(key, value) if key == "response" => {
+                if seen.first_time(&key, &mut errors) {
+                    response = attr::type_of(&key, &value, &mut errors);
+                }
+            }
+            Arg::Value(key, _) | Arg::List(key, _) => attr::unknown(
+                &key,
+                "request",
+                "a wire name and `response = Type`, like `#[request(\"getOrder\", response = Order)]`",
+                &mut errors,
+            ),
+        }
+    }
+    let item = errors.ok(syn::parse2::<syn::Item>(input.clone()));
+    let target = item.as_ref().and_then(|i| target(i, "request", false, &mut errors));
+    if response.is_none() && !seen_response(&seen) {
+        let span = if args.is_empty() { proc_macro2::Span::call_site() } else { args.span() };
+        errors.push(syn::Error::new(
+            span,
+            "missing `response = Type`: a request must name the type it answers with, like \
+             `#[request(\"getOrder\", response = Order)]`",
+        ));
+    }
+    if let Err(e) = errors.finish() {
+        return with_original(&e, input);
+    }
+    let (Some(target), Some(response)) = (target, response) else { return input };
+    let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));
+    let (ident, value) = (&target.ident, &wire.value);
+    let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
+    let body = quote_spanned! {ident.span()=>
+        #[automatically_derived]
+        impl #impl_generics ::messaging_runtime::__private::Request for #ident #ty_generics #where_clause {
+            const NAME: &'static str = #value;
+            type Response = #response;
+        }
+    };
+    quote! { #input #body }
+}
+
+fn seen_response(seen: &Seen) -> bool {
+    seen.contains("response")
+}

@@ -1,0 +1,1 @@
+//! Integration tests live in this crate's test targets; the library itself is empty.
