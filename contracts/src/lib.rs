@@ -1,0 +1,1 @@
+//! Worked contracts (in progress).
