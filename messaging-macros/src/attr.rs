@@ -1,7 +1,7 @@
 //! Parsing of attribute arguments shared by every macro: `key = value` pairs, a leading
 //! string literal, and `list(A, B)` groups; unknown and repeated keys are errors.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Token};
@@ -99,7 +99,6 @@ pub(crate) fn type_of(key: &Ident, value: &syn::Expr, errors: &mut Errors) -> Op
 /// A wire name as written, or derived from the Rust name.
 pub(crate) struct WireName {
     pub(crate) value: String,
-    pub(crate) span: Span,
 }
 
 /// Rule: a wire name is an ASCII letter or `$` followed by ASCII letters, digits, `_`, `-`,
@@ -122,6 +121,6 @@ pub(crate) fn check_wire_name(lit: &LitStr, errors: &mut Errors) -> Option<WireN
         );
         None
     } else {
-        Some(WireName { value, span: lit.span() })
+        Some(WireName { value })
     }
 }

@@ -43,7 +43,7 @@ fn target(item: &syn::Item, macro_name: &str, allow_enum: bool, errors: &mut Err
 }
 
 fn default_name(ident: &syn::Ident) -> WireName {
-    WireName { value: naming::lower_camel(&ident.to_string()), span: ident.span() }
+    WireName { value: naming::lower_camel(&ident.to_string()) }
 }
 
 /// Expands `#[event]` / `#[event("wireName")]`.

@@ -78,7 +78,7 @@ pub trait Contract: Send + Sync + 'static {
     /// The contract's error type.
     type Error: ErrorCode;
     /// Everything a tool or a peer needs to know about the contract.
-    const DESCRIPTOR: ContractDescriptor;
+    const DESCRIPTOR: &'static ContractDescriptor;
 }
 
 /// Describes a contract: names, version, events, requests and the error catalog.

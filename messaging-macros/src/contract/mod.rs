@@ -1,3 +1,41 @@
-//! `#[contract]` (in progress).
+//! `#[contract]`: parse the trait into a model (`ast`), check it (`valid`, plus hidden
+//! spanned type checks in `checks`), then render each generated item (`expand`, `client`,
+//! `server`).
+
+mod ast;
+mod checks;
+mod client;
+mod expand;
+mod server;
+mod valid;
+
 use proc_macro2::TokenStream;
-pub(crate) fn expand(_args: TokenStream, input: TokenStream) -> TokenStream { input }
+use quote::quote;
+
+use crate::errors::{with_original, Errors};
+use crate::naming::ContractNames;
+
+/// Expands `#[contract(...)]` on a trait.
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let parsed_args = ast::parse_args(args, &mut errors);
+    let contract = ast::parse(parsed_args, input.clone(), &mut errors);
+    if let Some(contract) = &contract {
+        valid::check(contract, &mut errors);
+    }
+    if let Err(e) = errors.finish() {
+        return with_original(&e, input);
+    }
+    let Some(contract) = contract else { return input };
+    let names = ContractNames::new(&contract.item.ident);
+    let rendered = [
+        expand::render_trait(&contract),
+        expand::render_contract(&contract, &names),
+        expand::render_event_marker(&contract, &names),
+        client::render(&contract, &names),
+        server::render(&contract, &names),
+        server::render_publisher(&contract, &names),
+        checks::render(&contract),
+    ];
+    quote!(#(#rendered)*)
+}

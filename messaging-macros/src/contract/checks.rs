@@ -1,0 +1,89 @@
+//! Hidden, spanned checks that make the type checker speak at the user's tokens: a request
+//! argument that is not a `#[request]`, an `Ok` type that is not the request's response, a
+//! listed event that is not an `#[event]`, and duplicate wire names.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+
+use super::ast::Contract;
+
+const P: &str = "::messaging_runtime::__private";
+
+fn private() -> TokenStream {
+    P.parse().unwrap_or_default()
+}
+
+/// All checks, in one anonymous const.
+pub(crate) fn render(contract: &Contract) -> TokenStream {
+    let p = private();
+    let mut checks = Vec::new();
+    if let Some(error) = &contract.args.error {
+        checks.push(quote_spanned! {error.span()=> #p::assert_error_code::<#error>(); });
+    }
+    for method in &contract.methods {
+        let (request, ok, output) = (&method.request, &method.ok, &method.output);
+        checks.push(quote_spanned! {request.span()=> #p::assert_request::<#request>(); });
+        checks.push(quote_spanned! {ok.span()=> #p::assert_response::<#request, #ok>(); });
+        if let Some(error) = &contract.args.error {
+            checks.push(quote_spanned! {output.span()=>
+                #p::assert_same_type::<#output, #p::Result<#ok, #error>>();
+            });
+        }
+        if let Some((_, context)) = &method.context {
+            checks.push(quote_spanned! {context.span()=> #p::assert_same_type::<#context, #p::Context>(); });
+        }
+    }
+    for event in &contract.args.events {
+        checks.push(quote_spanned! {event.span()=> #p::assert_event::<#event>(); });
+    }
+    let request_names = unique_names(
+        contract.methods.iter().map(|m| (&m.request, format!("method `{}`", m.ident()))),
+        "Request",
+        "request",
+    );
+    let event_names = unique_names(
+        contract.args.events.iter().map(|e| (e, format!("event `{}`", e.to_token_stream()))),
+        "Event",
+        "event",
+    );
+    quote! {
+        const _: () = {
+            #(#checks)*
+            #request_names
+            #event_names
+        };
+    }
+}
+
+/// Rule: no two requests (no two events) of a contract share a wire name. The names live in
+/// other items' constants, so the check runs at compile time in a const, spanned at the
+/// later type.
+fn unique_names<'a>(
+    entries: impl Iterator<Item = (&'a syn::Type, String)>,
+    trait_name: &str,
+    kind: &str,
+) -> TokenStream {
+    let p = private();
+    let trait_path: TokenStream = format!("{P}::{trait_name}").parse().unwrap_or_default();
+    let mut earlier: Vec<(&syn::Type, String)> = Vec::new();
+    let mut checks = Vec::new();
+    for (ty, label) in entries {
+        if !earlier.is_empty() {
+            let previous = earlier.iter().map(|(t, _)| t);
+            let others: Vec<&str> = earlier.iter().map(|(_, l)| l.as_str()).collect();
+            let message = format!(
+                "duplicate {kind} wire name: the {kind} of {label} has the same wire name as the {kind} of {}",
+                others.join(" or ")
+            );
+            checks.push(quote_spanned! {ty.span()=>
+                ::core::assert!(
+                    !#p::name_taken(<#ty as #trait_path>::NAME, &[#(<#previous as #trait_path>::NAME),*]),
+                    #message
+                );
+            });
+        }
+        earlier.push((ty, label));
+    }
+    quote! { #(#checks)* }
+}

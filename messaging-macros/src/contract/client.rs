@@ -1,0 +1,108 @@
+//! Renders `{Trait}Client`: one typed method per request, one typed subscription per event.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::ast::{type_ident, Contract, Method};
+use crate::naming::{self, ContractNames};
+
+/// The client struct and its methods.
+pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let (trait_ident, vis, client, marker) =
+        (&contract.item.ident, &contract.item.vis, &names.client, &names.event_marker);
+    let doc = format!("A typed client of [`{trait_ident}`]: one method per request, one subscription per event.");
+    let requests = contract.methods.iter().map(|m| render_request(contract, m));
+    let events = contract.args.events.iter().map(render_event);
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        #vis struct #client {
+            client: #p::Client,
+        }
+
+        impl #client {
+            /// Connects to a server of this contract at `address` (e.g. `memory://orders`).
+            ///
+            /// # Errors
+            /// When the address is malformed, its scheme has no transport, or nothing listens there.
+            pub async fn connect(address: &str) -> #p::Result<Self, #p::TransportError> {
+                #p::Result::Ok(Self { client: #p::Client::connect(address).await? })
+            }
+
+            /// Wraps a client that is already connected (e.g. one built with `Client::builder()`).
+            #[must_use]
+            pub fn from_client(client: #p::Client) -> Self {
+                Self { client }
+            }
+
+            /// The untyped client underneath: status, close, options.
+            #[must_use]
+            pub fn inner(&self) -> &#p::Client {
+                &self.client
+            }
+
+            /// Sends one of the contract's events to the server.
+            ///
+            /// # Errors
+            /// When the connection is closed.
+            pub fn emit<E: #marker>(&self, event: E) -> #p::Result<(), #p::PublishError> {
+                self.client.emit(event)
+            }
+
+            /// Every event of type `E` from now on, as a `Stream`; dropping it unsubscribes.
+            #[must_use]
+            pub fn subscribe<E: #marker>(&self) -> #p::EventStream<E> {
+                self.client.subscribe::<E>()
+            }
+
+            #(#requests)*
+            #(#events)*
+        }
+    }
+}
+
+fn render_request(contract: &Contract, method: &Method) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let (ident, request) = (method.ident(), &method.request);
+    let error = contract.args.error.as_ref();
+    let docs = method.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    let call = quote_spanned! {request.span()=> #p::Call<'_, #request, #error> };
+    quote! {
+        #(#docs)*
+        ///
+        /// Await the returned call, or set `.context(..)` / `.timeout(..)` on it first.
+        pub fn #ident(&self, request: #request) -> #call {
+            self.client.call(request)
+        }
+    }
+}
+
+fn render_event(event: &syn::Type) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let Some(event_ident) = type_ident(event) else { return TokenStream::new() };
+    let subscribe = naming::event_method(event_ident);
+    let callback = naming::event_callback_method(event_ident);
+    let stream_doc = format!("Every [`{event_ident}`] from now on, as a `Stream`; dropping it unsubscribes.");
+    let callback_doc = format!(
+        "Runs `handler` for every [`{event_ident}`], in arrival order, until the returned \
+         subscription is dropped or unsubscribed."
+    );
+    quote! {
+        #[doc = #stream_doc]
+        #[must_use]
+        pub fn #subscribe(&self) -> #p::EventStream<#event> {
+            self.client.subscribe::<#event>()
+        }
+
+        #[doc = #callback_doc]
+        pub fn #callback<F, Fut>(&self, handler: F) -> #p::Subscription
+        where
+            F: ::core::ops::FnMut(#event, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
+            Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
+        {
+            self.client.on::<#event, F, Fut>(handler)
+        }
+    }
+}

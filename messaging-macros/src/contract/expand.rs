@@ -1,0 +1,104 @@
+//! Renders the rewritten trait, the `{Trait}Contract` descriptor and the `{Trait}Event`
+//! marker trait. The client and the server live in `client.rs` and `server.rs`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+
+use super::ast::{Contract, Method};
+use crate::naming::{self, ContractNames};
+
+/// The trait with `Send` futures: implementers write plain `async fn`.
+pub(crate) fn render_trait(contract: &Contract) -> TokenStream {
+    let item = &contract.item;
+    let (attrs, vis, ident) = (&item.attrs, &item.vis, &item.ident);
+    let supertraits = item.supertraits.iter();
+    let methods = contract.methods.iter().map(render_trait_method);
+    quote! {
+        #(#attrs)*
+        #vis trait #ident: ::core::marker::Send + ::core::marker::Sync + 'static #(+ #supertraits)* {
+            #(#methods)*
+        }
+    }
+}
+
+fn render_trait_method(method: &Method) -> TokenStream {
+    let attrs = &method.item.attrs;
+    let (ident, pat, request, output) = (method.ident(), &method.request_pat, &method.request, &method.output);
+    let context = method.context.as_ref().map(|(pat, ty)| quote!(, #pat: #ty));
+    let future = quote_spanned! {method.item.sig.fn_token.span()=>
+        impl ::core::future::Future<Output = #output> + ::core::marker::Send
+    };
+    quote! {
+        #(#attrs)*
+        fn #ident(&self, #pat: #request #context) -> #future;
+    }
+}
+
+/// `{Trait}Contract` with `impl Contract`: names, version, events, requests and errors.
+pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let (trait_ident, vis, marker) = (&contract.item.ident, &contract.item.vis, &names.contract);
+    let name = contract
+        .args
+        .name
+        .as_ref()
+        .map_or_else(|| naming::kebab(&trait_ident.to_string()), syn::LitStr::value);
+    let version = contract.args.version.as_ref().map_or_else(|| "0.1.0".to_owned(), syn::LitStr::value);
+    let error = contract.args.error.as_ref().map(ToTokens::to_token_stream).unwrap_or_default();
+    let events = contract.args.events.iter().map(|e| {
+        let type_name = e.to_token_stream().to_string().replace(' ', "");
+        quote!(#p::EventDescriptor { name: <#e as #p::Event>::NAME, type_name: #type_name })
+    });
+    let requests = contract.methods.iter().map(|m| {
+        let method = m.ident().to_string();
+        let request = &m.request;
+        let request_type = request.to_token_stream().to_string().replace(' ', "");
+        let response_type = m.ok.to_token_stream().to_string().replace(' ', "");
+        quote! {
+            #p::RequestDescriptor {
+                name: <#request as #p::Request>::NAME,
+                method: #method,
+                request_type: #request_type,
+                response_type: #response_type,
+            }
+        }
+    });
+    let doc = format!("The `{name}` contract ({version}) described by [`{trait_ident}`].");
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
+        #vis struct #marker;
+
+        #[automatically_derived]
+        impl #p::Contract for #marker {
+            type Error = #error;
+            const DESCRIPTOR: &'static #p::ContractDescriptor = &#p::ContractDescriptor {
+                name: #name,
+                version: #version,
+                events: &[#(#events),*],
+                requests: &[#(#requests),*],
+                errors: <#error as #p::ErrorCode>::CATALOG,
+            };
+        }
+    }
+}
+
+/// `{Trait}Event`: implemented exactly for the listed events, so publishing or emitting any
+/// other type fails to compile with a note naming the contract.
+pub(crate) fn render_event_marker(contract: &Contract, names: &ContractNames) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let (trait_ident, vis, marker) = (&contract.item.ident, &contract.item.vis, &names.event_marker);
+    let message = format!("`{{Self}}` is not an event of contract `{trait_ident}`");
+    let note = format!("the events of `{trait_ident}` are the types listed in `#[contract(events(...))]`");
+    let doc = format!("Implemented for the events of [`{trait_ident}`], and only those.");
+    let impls = contract.args.events.iter().map(|e| {
+        quote_spanned! {e.span()=> #[automatically_derived] impl #marker for #e {} }
+    });
+    quote! {
+        #[doc = #doc]
+        #[diagnostic::on_unimplemented(message = #message, label = "not an event of this contract", note = #note)]
+        #vis trait #marker: #p::Event {}
+        #(#impls)*
+    }
+}

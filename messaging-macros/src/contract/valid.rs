@@ -1,0 +1,134 @@
+//! The rules a contract must follow that can be checked on its tokens. Rules that need
+//! types (a request type really is a `#[request]`, the `Ok` type matches its response,
+//! wire names are unique) are checked by the type checker, see `checks.rs`.
+
+use quote::ToTokens;
+
+use super::ast::{type_ident, Contract};
+use crate::errors::Errors;
+use crate::naming::{self, RESERVED_METHODS};
+
+/// Runs every rule, recording each violation.
+pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
+    error_type_is_given(contract, errors);
+    name_is_not_empty(contract, errors);
+    version_is_semver(contract, errors);
+    trait_has_no_generics(contract, errors);
+    events_are_named_types_listed_once(contract, errors);
+    for method in &contract.methods {
+        method_is_async(&method.item, errors);
+        method_has_no_body(&method.item, errors);
+        method_has_no_generics(&method.item, errors);
+    }
+    method_names_do_not_clash(contract, errors);
+}
+
+/// Rule: a contract names its error type with `error = Type`.
+fn error_type_is_given(contract: &Contract, errors: &mut Errors) {
+    if contract.args.error.is_none() {
+        errors.at(
+            &contract.item.ident,
+            "missing `error = Type` in `#[contract(...)]`: a contract names its `#[error_code]` enum",
+        );
+    }
+}
+
+/// Rule: a contract name, when given, is not empty.
+fn name_is_not_empty(contract: &Contract, errors: &mut Errors) {
+    if let Some(name) = &contract.args.name {
+        if name.value().trim().is_empty() {
+            errors.at(name, "contract name is empty: expected a name such as \"order-service\"");
+        }
+    }
+}
+
+/// Rule: a version, when given, is `major.minor.patch`, each a number.
+fn version_is_semver(contract: &Contract, errors: &mut Errors) {
+    let Some(version) = &contract.args.version else { return };
+    let value = version.value();
+    let parts: Vec<&str> = value.split('.').collect();
+    let valid = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        errors.at(version, format!("invalid version \"{value}\": expected `major.minor.patch`, like \"1.0.0\""));
+    }
+}
+
+/// Rule: a contract trait has no generic parameters and no where clause (a contract is one
+/// concrete set of wire types).
+fn trait_has_no_generics(contract: &Contract, errors: &mut Errors) {
+    let generics = &contract.item.generics;
+    if !generics.params.is_empty() {
+        errors.at(&generics.params, "a contract trait cannot be generic: its wire types must be concrete");
+    }
+    if let Some(where_clause) = &generics.where_clause {
+        errors.at(where_clause, "a contract trait cannot have a where clause");
+    }
+}
+
+/// Rule: each listed event is a named type, listed once.
+fn events_are_named_types_listed_once(contract: &Contract, errors: &mut Errors) {
+    let mut seen: Vec<String> = Vec::new();
+    for event in &contract.args.events {
+        if type_ident(event).is_none() {
+            errors.at(event, "expected the name of an `#[event]` type, like `OrderCreated`");
+            continue;
+        }
+        let text = event.to_token_stream().to_string();
+        if seen.contains(&text) {
+            errors.at(event, format!("event `{text}` is listed twice in `events(...)`"));
+        }
+        seen.push(text);
+    }
+}
+
+/// Rule: every contract method is `async`.
+fn method_is_async(item: &syn::TraitItemFn, errors: &mut Errors) {
+    if item.sig.asyncness.is_none() {
+        errors.at(
+            item.sig.fn_token,
+            format!("contract method `{}` must be `async`: write `async fn {}(..)`", item.sig.ident, item.sig.ident),
+        );
+    }
+}
+
+/// Rule: contract methods are declarations; implementations live in the `impl`.
+fn method_has_no_body(item: &syn::TraitItemFn, errors: &mut Errors) {
+    if let Some(body) = &item.default {
+        errors.at(body, format!("contract method `{}` cannot have a default body", item.sig.ident));
+    }
+}
+
+/// Rule: contract methods are not generic (each maps to one concrete request type).
+fn method_has_no_generics(item: &syn::TraitItemFn, errors: &mut Errors) {
+    if !item.sig.generics.params.is_empty() {
+        errors.at(&item.sig.generics, format!("contract method `{}` cannot be generic", item.sig.ident));
+    }
+}
+
+/// Rule: a method name may not be one the generated client, server or publisher defines
+/// (`connect`, `emit`, `new`, ..., or an event's `order_created` / `on_order_created`).
+fn method_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
+    let trait_name = &contract.item.ident;
+    for method in &contract.methods {
+        let name = method.ident().to_string();
+        if let Some((_, item)) = RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == name) {
+            errors.at(
+                method.ident(),
+                format!("method name `{name}` clashes with the generated `{trait_name}{item}`; rename the method"),
+            );
+        }
+        for event in contract.args.events.iter().filter_map(type_ident) {
+            let subscribe = naming::event_method(event);
+            let callback = naming::event_callback_method(event);
+            if name == subscribe.to_string() || name == callback.to_string() {
+                errors.at(
+                    method.ident(),
+                    format!(
+                        "method name `{name}` clashes with the generated `{trait_name}Client::{name}` \
+                         for event `{event}`; rename the method"
+                    ),
+                );
+            }
+        }
+    }
+}
