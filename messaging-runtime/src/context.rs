@@ -146,3 +146,42 @@ fn deserialize_deadline<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Instan
     let millis = Option::<u64>::deserialize(d)?;
     Ok(millis.and_then(|m| Instant::now().checked_add(Duration::from_millis(m))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_context_a_typescript_client_sends() {
+        let sent = r#"{
+            "id": "m-1", "timestamp": 1700000000000, "source": "web", "target": "orders",
+            "auth": {"token": "t0k", "actor": {"id": "u-1", "type": "user", "roles": ["admin"], "permissions": ["orders:*"]}},
+            "metadata": {"requestId": "r-9", "ipAddress": "10.0.0.1"},
+            "traceId": "tr", "spanId": "sp", "parentSpanId": "pa"
+        }"#;
+        let cx: MessageContext = serde_json::from_str(sent).expect("the TypeScript shape decodes");
+        let actor = cx.auth.as_ref().and_then(|a| a.actor.as_ref()).expect("actor");
+        assert_eq!((actor.id.as_str(), actor.kind.as_str()), ("u-1", "user"));
+        assert_eq!(actor.permissions, ["orders:*"]);
+        assert_eq!(cx.metadata["requestId"], "r-9");
+        assert_eq!(cx.parent_span_id.as_deref(), Some("pa"));
+        let back = serde_json::to_value(&cx).expect("serialises");
+        let original: serde_json::Value = serde_json::from_str(sent).expect("valid json");
+        assert_eq!(back, original, "round trip keeps every field and its camelCase name");
+    }
+
+    #[test]
+    fn empty_fields_stay_off_the_wire_and_deadline_travels_as_remaining_millis() {
+        assert_eq!(serde_json::to_string(&MessageContext::default()).expect("ok"), "{}");
+        let cx = MessageContext {
+            deadline: Instant::now().checked_add(Duration::from_secs(5)),
+            ..MessageContext::default()
+        };
+        let json = serde_json::to_value(&cx).expect("serialises");
+        let millis = json["deadlineMs"].as_u64().expect("deadlineMs is a number");
+        assert!((4000..=5000).contains(&millis), "remaining budget, got {millis}");
+        let back: MessageContext = serde_json::from_value(json).expect("decodes");
+        let left = back.remaining().expect("deadline restored");
+        assert!(left <= Duration::from_secs(5));
+    }
+}

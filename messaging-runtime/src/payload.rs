@@ -152,3 +152,32 @@ fn error_json(e: &serde_json::Error) -> Box<RawValue> {
     let text = serde_json::json!({ "serializationError": e.to_string() }).to_string();
     RawValue::from_string(text).unwrap_or_else(|_| Box::<RawValue>::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Point {
+        x: i32,
+    }
+
+    #[test]
+    fn typed_values_downcast_and_json_decodes() {
+        assert_eq!(Payload::typed(Point { x: 1 }).decode_owned::<Point>(), Ok(Point { x: 1 }));
+        let shared = Payload::shared(Point { x: 2 });
+        assert_eq!(shared.share().decode::<Point>(), Ok(Point { x: 2 }));
+        assert_eq!(shared.decode_owned::<Point>(), Ok(Point { x: 2 }));
+        let raw = RawValue::from_string(r#"{"x":3}"#.into()).expect("valid");
+        assert_eq!(Payload::Json(raw).decode::<Point>(), Ok(Point { x: 3 }));
+    }
+
+    #[test]
+    fn mismatches_say_what_was_expected() {
+        let err = Payload::typed(5_u8).decode_owned::<Point>().expect_err("wrong type");
+        assert!(err.reason.contains("Point"), "{err}");
+        let raw = RawValue::from_string(r#"{"x":"no"}"#.into()).expect("valid");
+        let err = Payload::Json(raw).decode::<Point>().expect_err("wrong field type");
+        assert!(err.reason.contains("invalid type"), "{err}");
+    }
+}

@@ -21,6 +21,7 @@ pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
         method_has_no_generics(&method.item, errors);
     }
     method_names_do_not_clash(contract, errors);
+    event_names_do_not_clash(contract, errors);
 }
 
 /// Rule: a contract names its error type with `error = Type`.
@@ -129,6 +130,25 @@ fn method_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// Rule: an event's generated method names (`order_created`, `on_order_created`) may not be
+/// ones the generated client or publisher already define.
+fn event_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
+    for event in &contract.args.events {
+        let Some(ident) = type_ident(event) else { continue };
+        let generated = naming::event_method(ident).to_string();
+        if let Some((_, item)) = RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == generated) {
+            errors.at(
+                event,
+                format!(
+                    "event `{ident}` would generate method `{generated}`, which clashes with the generated \
+                     `{}{item}`; rename the event type (its wire name can stay with `#[event(\"...\")]`)",
+                    contract.item.ident
+                ),
+            );
         }
     }
 }

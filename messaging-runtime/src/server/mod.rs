@@ -106,7 +106,7 @@ impl Server {
             Arc::new(self.router),
             Arc::clone(&self.registry),
         ));
-        Ok(RunningServer { address, broadcaster, registry: self.registry, acceptor })
+        Ok(RunningServer { address, broadcaster, registry: self.registry, acceptor: Some(acceptor) })
     }
 }
 
@@ -115,7 +115,7 @@ pub struct RunningServer {
     address: String,
     broadcaster: Broadcaster,
     registry: Arc<registry::Registry>,
-    acceptor: JoinHandle<()>,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for RunningServer {
@@ -142,17 +142,23 @@ impl RunningServer {
 
     /// Stops accepting clients and closes every connection; requests in flight fail on the
     /// client with a disconnection error.
-    pub async fn stop(self) {
-        // Drop runs the shutdown; awaiting lets the aborted tasks finish unwinding.
-        self.acceptor.abort();
+    /// Once it returns, the address can be bound again.
+    pub async fn stop(mut self) {
+        if let Some(acceptor) = self.acceptor.take() {
+            acceptor.abort();
+            // Cancelled is the expected outcome; anything else already ended the loop.
+            let _ = acceptor.await;
+        }
         self.registry.clear();
-        tokio::task::yield_now().await;
+        tracing::info!(address = %self.address, "server stopped");
     }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        self.acceptor.abort();
+        if let Some(acceptor) = &self.acceptor {
+            acceptor.abort();
+        }
         self.registry.clear();
     }
 }

@@ -111,3 +111,37 @@ impl Drop for MemoryListener {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn addresses_are_checked_and_names_are_exclusive() {
+        let t = MemoryTransport;
+        for bad in ["memory://", "memory://has space", "memory://ü"] {
+            let Err(TransportError::InvalidAddress { address, .. }) = t.bind(bad).await else {
+                panic!("`{bad}` should be rejected");
+            };
+            assert_eq!(address, bad);
+        }
+        let listener = t.bind("memory://unit-exclusive").await.expect("binds");
+        assert_eq!(listener.local_addr(), "memory://unit-exclusive");
+        let taken = t.bind("memory://unit-exclusive").await.err();
+        assert_eq!(taken, Some(TransportError::AddressInUse("memory://unit-exclusive".into())));
+        drop(listener);
+        assert!(t.connect("memory://unit-exclusive").await.is_err(), "gone after drop");
+        let again = t.bind("memory://unit-exclusive").await;
+        assert!(again.is_ok(), "the name is free again after the listener is dropped");
+    }
+
+    #[tokio::test]
+    async fn unknown_names_and_schemes_fail_clearly() {
+        let err = MemoryTransport.connect("memory://nobody-here").await.err().expect("fails");
+        assert_eq!(err.to_string(), "no server is bound at `memory://nobody-here`");
+        let err = crate::transport::transport_for("carrier-pigeon://x").err().expect("fails");
+        assert!(err.to_string().contains("expected one of the schemes `memory://`"), "{err}");
+        let err = crate::transport::transport_for("orders").err().expect("fails");
+        assert!(err.to_string().contains("expected `scheme://...`"), "{err}");
+    }
+}

@@ -1,0 +1,32 @@
+use messaging_runtime::prelude::*;
+
+#[request("getThing", response = Thing)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetThing {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Thing {
+    pub id: String,
+}
+
+#[event]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThingChanged {
+    pub id: String,
+}
+
+#[error_code]
+#[derive(Debug)]
+pub enum ThingError {
+    #[error(status = 404, message = "thing {id} not found")]
+    NotFound { id: String },
+}
+
+#[contract(name = "things", version = "1.0", error = ThingError)]
+pub trait Things {
+    async fn get_thing(&self, req: GetThing, cx: Context) -> Result<Thing, ThingError>;
+}
+
+fn main() {}

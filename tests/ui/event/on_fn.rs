@@ -1,0 +1,6 @@
+use messaging_runtime::prelude::*;
+
+#[event]
+pub fn changed() {}
+
+fn main() {}
