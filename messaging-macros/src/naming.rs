@@ -89,6 +89,7 @@ pub(crate) const RESERVED_METHODS: &[(&str, &str)] = &[
     ("inner", "Client::inner"),
     ("emit", "Client::emit"),
     ("subscribe", "Client::subscribe"),
+    ("on", "Client::on"),
     ("new", "Server::new"),
     ("from_arc", "Server::from_arc"),
     ("publish", "Events::publish"),

@@ -22,28 +22,11 @@ pub use std::string::String;
 pub use std::sync::Arc;
 pub use std::vec::Vec;
 
-/// Compiles only when `T` is a `#[request]` type (spanned at the user's type).
-pub const fn assert_request<T: Request>() {}
-
-/// Compiles only when `T` is an `#[event]` type.
-pub const fn assert_event<T: Event>() {}
-
-/// Compiles only when `T` is an `#[error_code]` enum.
+/// Compiles only when `T` is an `#[error_code]` enum (spanned at the user's type).
 pub const fn assert_error_code<T: ErrorCode>() {}
 
 /// Compiles only when the request `R` answers with `T`.
 pub const fn assert_response<R: Request<Response = T>, T>() {}
-
-/// Compiles only when `A` and `B` are the same type.
-pub const fn assert_same_type<A: SameAs<B>, B>() {}
-
-/// `A: SameAs<B>` holds exactly when `A` is `B`.
-#[diagnostic::on_unimplemented(
-    message = "expected `{T}`, found `{Self}`",
-    label = "expected `{T}` here"
-)]
-pub trait SameAs<T> {}
-impl<T> SameAs<T> for T {}
 
 /// Whether `name` equals any of `earlier` (for the duplicate wire name check at compile time).
 pub const fn name_taken(name: &str, earlier: &[&str]) -> bool {

@@ -57,6 +57,17 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
                 self.client.subscribe::<E>()
             }
 
+            /// Runs `handler` for every event of type `E`, in arrival order, until the returned
+            /// subscription is dropped or unsubscribed.
+            pub fn on<E, F, Fut>(&self, handler: F) -> #p::Subscription
+            where
+                E: #marker,
+                F: ::core::ops::FnMut(E, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
+                Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
+            {
+                self.client.on::<E, F, Fut>(handler)
+            }
+
             #(#requests)*
             #(#events)*
         }
@@ -68,13 +79,13 @@ fn render_request(contract: &Contract, method: &Method) -> TokenStream {
     let (ident, request) = (method.ident(), &method.request);
     let error = contract.args.error.as_ref();
     let docs = method.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
-    let call = quote_spanned! {request.span()=> #p::Call<'_, #request, #error> };
+    let body = quote_spanned! {request.span()=> self.client.call(request) };
     quote! {
         #(#docs)*
         ///
         /// Await the returned call, or set `.context(..)` / `.timeout(..)` on it first.
-        pub fn #ident(&self, request: #request) -> #call {
-            self.client.call(request)
+        pub fn #ident(&self, request: #request) -> #p::Call<'_, #request, #error> {
+            #body
         }
     }
 }
@@ -93,7 +104,7 @@ fn render_event(event: &syn::Type) -> TokenStream {
         #[doc = #stream_doc]
         #[must_use]
         pub fn #subscribe(&self) -> #p::EventStream<#event> {
-            self.client.subscribe::<#event>()
+            self.subscribe::<#event>()
         }
 
         #[doc = #callback_doc]
@@ -102,7 +113,7 @@ fn render_event(event: &syn::Type) -> TokenStream {
             F: ::core::ops::FnMut(#event, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
             Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
         {
-            self.client.on::<#event, F, Fut>(handler)
+            self.on::<#event, F, Fut>(handler)
         }
     }
 }

@@ -56,19 +56,26 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
 /// the method's return type, so a mismatch is reported on the user's token.
 fn render_route(contract: &Contract, method: &Method) -> TokenStream {
     let p = quote!(::messaging_runtime::__private);
-    let (ident, request, output) = (method.ident(), &method.request, &method.output);
+    let (ident, request, output, ok) = (method.ident(), &method.request, &method.output, &method.ok);
     let error = contract.args.error.as_ref();
-    let call = if method.context.is_some() {
-        quote!(service.#ident(request, cx).await)
-    } else {
-        quote!({ let _ = cx; service.#ident(request).await })
+    let call = match &method.context {
+        Some((_, context)) => quote_spanned!(context.span()=> service.#ident(request, cx).await),
+        None => quote!({ let _ = cx; service.#ident(request).await }),
     };
-    quote_spanned! {output.span()=>
+    // The annotation reports a wrong return type once, at the user's return type.
+    let answer = quote_spanned! {output.span()=>
+        let answer: #p::Result<#ok, #error> = returned;
+        answer
+    };
+    quote_spanned! {request.span()=>
         {
             let service = #p::Arc::clone(&service);
-            router.request::<#request, #error, _, _>(move |request, cx| {
+            router.request::<#request, #ok, #error, _, _>(move |request, cx| {
                 let service = #p::Arc::clone(&service);
-                async move { #call }
+                async move {
+                    let returned = #call;
+                    #answer
+                }
             });
         }
     }
@@ -87,7 +94,7 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
         quote_spanned! {event.span()=>
             #[doc = #doc]
             pub fn #method(&self, event: #event) -> usize {
-                self.broadcaster.broadcast(event)
+                self.publish(event)
             }
         }
     });

@@ -40,13 +40,17 @@ pub struct Router {
 }
 
 impl Router {
-    /// Routes requests of type `R` to `handler`.
-    pub fn request<R, E, F, Fut>(&mut self, handler: F)
+    /// Routes requests of type `R` to `handler`, which answers with `T`.
+    ///
+    /// `T` should be `R::Response`; it is a separate parameter so that generated code can
+    /// report a mismatch once, at the user's type, through its own compile-time check.
+    pub fn request<R, T, E, F, Fut>(&mut self, handler: F)
     where
         R: Request,
+        T: serde::Serialize + Send + Sync + 'static,
         E: ErrorCode,
         F: Fn(R, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R::Response, E>> + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let route: RequestHandler = Box::new(move |payload, cx| match payload.decode_owned::<R>() {
             Ok(request) => {
