@@ -88,3 +88,8 @@ pub mod prelude {
 /// What generated code needs, under one absolute path. Not part of the public API.
 #[doc(hidden)]
 pub mod __private;
+
+/// The README's walkthrough, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
