@@ -121,7 +121,7 @@ fn method_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
         for event in contract.args.events.iter().filter_map(type_ident) {
             let subscribe = naming::event_method(event);
             let callback = naming::event_callback_method(event);
-            if name == subscribe.to_string() || name == callback.to_string() {
+            if subscribe == name || callback == name {
                 errors.at(
                     method.ident(),
                     format!(

@@ -19,16 +19,17 @@ use crate::payload::Payload;
 use crate::transport::EventFrame;
 
 type Sink = mpsc::UnboundedSender<(Payload, MessageContext)>;
+type ByEvent = HashMap<Cow<'static, str>, Vec<(u64, Sink)>>;
 
 /// The subscribers of one client, by event name.
 #[derive(Default)]
 pub(crate) struct Subscriptions {
-    by_event: Mutex<HashMap<Cow<'static, str>, Vec<(u64, Sink)>>>,
+    by_event: Mutex<ByEvent>,
     next_id: AtomicU64,
 }
 
 impl Subscriptions {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Cow<'static, str>, Vec<(u64, Sink)>>> {
+    fn lock(&self) -> MutexGuard<'_, ByEvent> {
         self.by_event.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -137,11 +137,15 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_names_and_schemes_fail_clearly() {
-        let err = MemoryTransport.connect("memory://nobody-here").await.err().expect("fails");
+        let err = MemoryTransport.connect("memory://nobody-here").await.expect_err("fails");
         assert_eq!(err.to_string(), "no server is bound at `memory://nobody-here`");
-        let err = crate::transport::transport_for("carrier-pigeon://x").err().expect("fails");
+        let Err(err) = crate::transport::transport_for("carrier-pigeon://x") else {
+            panic!("an unknown scheme is rejected");
+        };
         assert!(err.to_string().contains("expected one of the schemes `memory://`"), "{err}");
-        let err = crate::transport::transport_for("orders").err().expect("fails");
+        let Err(err) = crate::transport::transport_for("orders") else {
+            panic!("an address without a scheme is rejected");
+        };
         assert!(err.to_string().contains("expected `scheme://...`"), "{err}");
     }
 }
