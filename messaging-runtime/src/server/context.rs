@@ -41,8 +41,9 @@ impl Context {
         &self.broadcaster
     }
 
-    /// A context for a call this handler makes to another service: the trace, auth and
-    /// deadline carry over, `source` names this hop's caller and a fresh timestamp is set.
+    /// A context for a call this handler makes to another service: the trace, auth,
+    /// metadata, deadline and the original `source` carry over; the id and target are
+    /// cleared and a fresh timestamp is set.
     pub fn forward(&self) -> MessageContext {
         MessageContext {
             id: None,

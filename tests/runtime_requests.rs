@@ -1,0 +1,304 @@
+//! The runtime's request side, through a small probe contract: contexts arrive intact and
+//! forward across hops, per-call timeouts, the server's client list, address errors, and
+//! what `stop()` does to calls in flight.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use messaging_runtime::prelude::*;
+use messaging_runtime::{ClientId, RunningServer, TransportError};
+use tokio::sync::Notify;
+
+/// Bounds every wait in this file.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// What a handler saw of its request's context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seen {
+    /// `source` as received.
+    pub source: Option<String>,
+    /// `traceId` as received.
+    pub trace_id: Option<String>,
+    /// The bearer token as received.
+    pub token: Option<String>,
+    /// `metadata` as received.
+    pub metadata: HashMap<String, serde_json::Value>,
+    /// Whether a deadline arrived.
+    pub has_deadline: bool,
+    /// The id the server assigned to the caller.
+    pub client_id: String,
+}
+
+/// Answers with what the handler saw.
+#[request("echoContext", response = Seen)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EchoContext {
+    /// Ignored.
+    pub note: String,
+}
+
+/// Calls `echoContext` on the probe at `address` with the forwarded context.
+#[request("relay", response = Seen)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Relay {
+    /// Where the next probe listens.
+    pub address: String,
+}
+
+/// Sleeps, then answers how long it slept.
+#[request("sleep", response = u64)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sleep {
+    /// How long, in milliseconds.
+    pub millis: u64,
+}
+
+/// Published by nobody; the contract needs an event list.
+#[event]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probed {
+    /// Unused.
+    pub n: u32,
+}
+
+/// What the probe can fail with.
+#[error_code]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeError {
+    /// The next hop failed.
+    #[error(status = 502, message = "relay to {address} failed: {reason}")]
+    RelayFailed {
+        /// The next hop.
+        address: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// A probe for the runtime's request handling.
+#[contract(name = "probe", version = "1.0.0", error = ProbeError, events(Probed))]
+pub trait ProbeService {
+    /// Answers with the context as received.
+    async fn echo_context(&self, req: EchoContext, cx: Context) -> Result<Seen, ProbeError>;
+    /// Calls another probe with the forwarded context.
+    async fn relay(&self, req: Relay, cx: Context) -> Result<Seen, ProbeError>;
+    /// Sleeps.
+    async fn sleep(&self, req: Sleep, cx: Context) -> Result<u64, ProbeError>;
+}
+
+/// The probe; `sleeping` is notified when a `sleep` starts.
+#[derive(Default)]
+struct Probe {
+    sleeping: Arc<Notify>,
+}
+
+impl ProbeService for Probe {
+    async fn echo_context(&self, _req: EchoContext, cx: Context) -> Result<Seen, ProbeError> {
+        Ok(Seen {
+            source: cx.source.clone(),
+            trace_id: cx.trace_id.clone(),
+            token: cx.auth.as_ref().and_then(|a| a.token.clone()),
+            metadata: cx.metadata.clone(),
+            has_deadline: cx.deadline.is_some(),
+            client_id: cx.client_id().to_string(),
+        })
+    }
+
+    async fn relay(&self, req: Relay, cx: Context) -> Result<Seen, ProbeError> {
+        let failed =
+            |e: &dyn std::fmt::Display| ProbeError::relay_failed(&req.address, e.to_string());
+        let next = ProbeServiceClient::connect(&req.address).await.map_err(|e| failed(&e))?;
+        let request = EchoContext { note: "relayed".into() };
+        next.echo_context(request).context(cx.forward()).await.map_err(|e| failed(&e))
+    }
+
+    async fn sleep(&self, req: Sleep, _cx: Context) -> Result<u64, ProbeError> {
+        self.sleeping.notify_one();
+        tokio::time::sleep(Duration::from_millis(req.millis)).await;
+        Ok(req.millis)
+    }
+}
+
+async fn start(name: &str, probe: Probe) -> RunningServer {
+    let server = Server::bind(&format!("memory://{name}")).await.expect("the name is free");
+    server.serve(ProbeServiceServer::new(probe)).start().await.expect("the server starts")
+}
+
+async fn connect(address: &str) -> ProbeServiceClient {
+    let client =
+        Client::builder().timeout(WAIT).connect(address).await.expect("the server is bound");
+    ProbeServiceClient::from_client(client)
+}
+
+async fn echo(client: &ProbeServiceClient) -> Seen {
+    client.echo_context(EchoContext { note: String::new() }).await.expect("echo answers")
+}
+
+/// Waits, bounded, until the server lists `count` clients, and returns their ids.
+async fn wait_for_clients(server: &RunningServer, count: usize) -> Vec<ClientId> {
+    let listed = tokio::time::timeout(WAIT, async {
+        loop {
+            let clients = server.clients();
+            if clients.len() == count {
+                return clients.into_iter().map(|c| c.id).collect::<Vec<_>>();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    listed.await.expect("the client list reaches the expected count")
+}
+
+#[tokio::test]
+async fn the_callers_context_arrives_intact() {
+    let server = start("rt-context", Probe::default()).await;
+    let client = connect(server.address()).await;
+    let cx = MessageContext::new()
+        .with_source("storefront")
+        .with_trace_id("trace-1")
+        .with_token("secret")
+        .with_metadata("requestId", "req-9")
+        .with_metadata("attempt", 2);
+    let seen = client.echo_context(EchoContext { note: String::new() }).context(cx).await;
+    let seen = seen.expect("echo answers");
+    assert_eq!(seen.source.as_deref(), Some("storefront"));
+    assert_eq!(seen.trace_id.as_deref(), Some("trace-1"));
+    assert_eq!(seen.token.as_deref(), Some("secret"));
+    assert_eq!(seen.metadata.get("requestId"), Some(&serde_json::json!("req-9")));
+    assert_eq!(seen.metadata.get("attempt"), Some(&serde_json::json!(2)));
+    assert!(seen.has_deadline, "every call carries its deadline");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_builders_source_is_the_default() {
+    let server = start("rt-source", Probe::default()).await;
+    let client = Client::builder().source("billing").connect(server.address()).await;
+    let client = ProbeServiceClient::from_client(client.expect("the server is bound"));
+    assert_eq!(echo(&client).await.source.as_deref(), Some("billing"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_contexts_keep_trace_auth_and_metadata() {
+    let first = start("rt-relay-1", Probe::default()).await;
+    let second = start("rt-relay-2", Probe::default()).await;
+    let client = connect(first.address()).await;
+    let cx = MessageContext::new()
+        .with_source("gateway")
+        .with_trace_id("trace-2")
+        .with_token("t")
+        .with_metadata("k", "v");
+    let seen = client.relay(Relay { address: second.address().into() }).context(cx).await;
+    let seen = seen.expect("the relay answers");
+    assert_eq!(seen.trace_id.as_deref(), Some("trace-2"));
+    assert_eq!(seen.token.as_deref(), Some("t"));
+    assert_eq!(seen.metadata.get("k"), Some(&serde_json::json!("v")));
+    assert!(seen.has_deadline);
+    let error = client.relay(Relay { address: "memory://rt-relay-nowhere".into() }).await;
+    let error =
+        error.expect_err("nothing listens there").into_contract().expect("a contract error");
+    assert!(matches!(error, ProbeError::RelayFailed { .. }));
+    assert!(error.to_string().starts_with("relay to memory://rt-relay-nowhere failed: "));
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_handler_times_out_the_call() {
+    let server = start("rt-timeout", Probe::default()).await;
+    let client = connect(server.address()).await;
+    let budget = Duration::from_millis(50);
+    let result = client.sleep(Sleep { millis: 60_000 }).timeout(budget).await;
+    assert!(matches!(result, Err(CallError::Timeout(d)) if d == budget), "{result:?}");
+    let quick = client.sleep(Sleep { millis: 0 }).await;
+    assert_eq!(quick.expect("the connection is still usable"), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_server_lists_clients_as_they_come_and_go() {
+    let server = start("rt-clients", Probe::default()).await;
+    assert!(server.clients().is_empty());
+    let a = connect(server.address()).await;
+    let b = connect(server.address()).await;
+    let c = connect(server.address()).await;
+    let ids = wait_for_clients(&server, 3).await;
+    let (id_a, id_b, id_c) =
+        (echo(&a).await.client_id, echo(&b).await.client_id, echo(&c).await.client_id);
+    let mut distinct = vec![id_a.clone(), id_b.clone(), id_c.clone()];
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "every client gets its own id");
+    for id in [&id_a, &id_b, &id_c] {
+        assert!(ids.iter().any(|listed| listed.as_str() == id), "{id} is listed");
+    }
+    a.inner().close();
+    let left = wait_for_clients(&server, 2).await;
+    assert!(left.iter().all(|id| id.as_str() != id_a), "a closed client leaves the list");
+    drop(b);
+    let left = wait_for_clients(&server, 1).await;
+    assert_eq!(left.first().map(ClientId::as_str), Some(id_c.as_str()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connecting_to_an_unknown_name_is_not_found() {
+    let error = Client::connect("memory://rt-nobody-home").await.expect_err("nothing is bound");
+    assert_eq!(error, TransportError::NotFound("memory://rt-nobody-home".into()));
+    assert_eq!(error.to_string(), "no server is bound at `memory://rt-nobody-home`");
+    let typed = ProbeServiceClient::connect("memory://rt-nobody-home").await;
+    assert!(matches!(typed, Err(TransportError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn malformed_addresses_are_rejected_with_a_reason() {
+    let error = Client::connect("memory://").await.expect_err("an empty name is invalid");
+    assert!(matches!(error, TransportError::InvalidAddress { .. }), "{error:?}");
+    let error = Client::connect("carrier-pigeon://coop").await.expect_err("no such scheme");
+    assert!(matches!(error, TransportError::UnsupportedScheme { .. }), "{error:?}");
+    assert!(error.to_string().contains("`memory://`"), "{error}");
+}
+
+#[tokio::test]
+async fn binding_a_taken_name_is_address_in_use_until_the_server_stops() {
+    let server = start("rt-taken", Probe::default()).await;
+    let error = Server::bind("memory://rt-taken").await.expect_err("the name is taken");
+    assert_eq!(error, TransportError::AddressInUse("memory://rt-taken".into()));
+    assert!(error.to_string().contains("already bound"), "{error}");
+    server.stop().await;
+    let rebound = tokio::time::timeout(WAIT, async {
+        loop {
+            match Server::bind("memory://rt-taken").await {
+                Ok(server) => return server,
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    });
+    rebound.await.expect("the name is free again once the server has stopped");
+}
+
+#[tokio::test]
+async fn stopping_the_server_disconnects_calls_in_flight_and_after() {
+    let sleeping = Arc::new(Notify::new());
+    let server = start("rt-stop", Probe { sleeping: Arc::clone(&sleeping) }).await;
+    let client = connect(server.address()).await;
+    assert_eq!(client.inner().status(), ConnectionStatus::Connected);
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { client.sleep(Sleep { millis: 60_000 }).await }
+    });
+    tokio::time::timeout(WAIT, sleeping.notified()).await.expect("the handler starts");
+    server.stop().await;
+
+    let result = tokio::time::timeout(WAIT, in_flight).await.expect("in time").expect("no panic");
+    assert!(matches!(result, Err(CallError::Disconnected)), "{result:?}");
+    let next = client.echo_context(EchoContext { note: String::new() }).await;
+    assert!(matches!(next, Err(CallError::Disconnected)), "{next:?}");
+    let mut status = client.inner().watch_status();
+    let disconnected = status.wait_for(|s| *s == ConnectionStatus::Disconnected);
+    tokio::time::timeout(WAIT, disconnected).await.expect("in time").expect("status is watched");
+    let after = client.sleep(Sleep { millis: 0 }).await;
+    assert!(matches!(after, Err(CallError::Disconnected)), "{after:?}");
+}
