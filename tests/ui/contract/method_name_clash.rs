@@ -1,28 +1,8 @@
 use messaging_runtime::prelude::*;
 
-#[request("getThing", response = Thing)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GetThing {
-    pub id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Thing {
-    pub id: String,
-}
-
-#[event]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ThingChanged {
-    pub id: String,
-}
-
-#[error_code]
-#[derive(Debug)]
-pub enum ThingError {
-    #[error(status = 404, message = "thing {id} not found")]
-    NotFound { id: String },
-}
+#[path = "../common/things.rs"]
+mod things;
+use things::*;
 
 #[contract(name = "things", error = ThingError, events(ThingChanged))]
 pub trait Things {
