@@ -29,9 +29,9 @@ impl Parse for Arg {
             syn::parenthesized!(content in input);
             return Ok(Self::List(key, content.parse_terminated(syn::Type::parse, Token![,])?));
         }
-        input.parse::<Token![=]>().map_err(|e| {
-            syn::Error::new(e.span(), format!("expected `=` after `{key}`"))
-        })?;
+        input
+            .parse::<Token![=]>()
+            .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
         Ok(Self::Value(key, input.parse()?))
     }
 }
@@ -79,7 +79,10 @@ pub(crate) fn lit_str(key: &Ident, value: &syn::Expr, errors: &mut Errors) -> Op
     match value {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.clone()),
         other => {
-            errors.at(other, format!("expected a string literal for `{key}`, like `{key} = \"...\"`"));
+            errors.at(
+                other,
+                format!("expected a string literal for `{key}`, like `{key} = \"...\"`"),
+            );
             None
         }
     }
@@ -107,7 +110,8 @@ pub(crate) fn check_wire_name(lit: &LitStr, errors: &mut Errors) -> Option<WireN
     let value = lit.value();
     let mut chars = value.chars();
     let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '$');
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'));
+    let rest_ok =
+        chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'));
     if value.is_empty() {
         errors.at(lit, "wire name is empty: expected a name such as \"orderCreated\"");
         None

@@ -45,7 +45,7 @@ pub fn error_code(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `#[contract(name = "...", version = "x.y.z", error = E, events(A, B))]`.
 ///
 /// Generates the trait with `Send` futures, `{Trait}Client`, `{Trait}Server<S>`,
-/// `{Trait}Events`, the `{Trait}Event` marker trait and `{Trait}Contract`.
+/// `{Trait}Events`, `{Trait}Contract`, and `EventOf<{Trait}Contract>` for each listed event.
 #[proc_macro_attribute]
 pub fn contract(args: TokenStream, input: TokenStream) -> TokenStream {
     contract::expand(args.into(), input.into()).into()

@@ -16,23 +16,39 @@ struct Target {
 }
 
 /// Rule: `#[event]` goes on a struct or an enum; `#[request]` on a struct only.
-fn target(item: &syn::Item, macro_name: &str, allow_enum: bool, errors: &mut Errors) -> Option<Target> {
+fn target(
+    item: &syn::Item,
+    macro_name: &str,
+    allow_enum: bool,
+    errors: &mut Errors,
+) -> Option<Target> {
     let expected = if allow_enum { "a struct or an enum" } else { "a struct" };
     match item {
-        syn::Item::Struct(s) => Some(Target { ident: s.ident.clone(), generics: s.generics.clone() }),
+        syn::Item::Struct(s) => {
+            Some(Target { ident: s.ident.clone(), generics: s.generics.clone() })
+        }
         syn::Item::Enum(e) if allow_enum => {
             Some(Target { ident: e.ident.clone(), generics: e.generics.clone() })
         }
         syn::Item::Enum(e) => {
-            errors.at(e.enum_token, format!("`#[{macro_name}]` cannot be used on an enum: expected {expected}"));
+            errors.at(
+                e.enum_token,
+                format!("`#[{macro_name}]` cannot be used on an enum: expected {expected}"),
+            );
             None
         }
         syn::Item::Union(u) => {
-            errors.at(u.union_token, format!("`#[{macro_name}]` cannot be used on a union: expected {expected}"));
+            errors.at(
+                u.union_token,
+                format!("`#[{macro_name}]` cannot be used on a union: expected {expected}"),
+            );
             None
         }
         syn::Item::Fn(f) => {
-            errors.at(f.sig.fn_token, format!("`#[{macro_name}]` cannot be used on a function: expected {expected}"));
+            errors.at(
+                f.sig.fn_token,
+                format!("`#[{macro_name}]` cannot be used on a function: expected {expected}"),
+            );
             None
         }
         other => {
@@ -52,10 +68,19 @@ pub(crate) fn expand_event(args: TokenStream, input: TokenStream) -> TokenStream
     let mut name = None;
     for arg in errors.ok(attr::parse_args(args)).unwrap_or_default() {
         match arg {
-            Arg::Positional(lit) if name.is_none() => name = Some(attr::check_wire_name(&lit, &mut errors)),
-            Arg::Positional(lit) => errors.at(lit, "duplicate wire name: `#[event]` takes at most one"),
+            Arg::Positional(lit) if name.is_none() => {
+                name = Some(attr::check_wire_name(&lit, &mut errors))
+            }
+            Arg::Positional(lit) => {
+                errors.at(lit, "duplicate wire name: `#[event]` takes at most one")
+            }
             Arg::Value(key, _) | Arg::List(key, _) => {
-                attr::unknown(&key, "event", "only a wire name, like `#[event(\"orderCreated\")]`", &mut errors);
+                attr::unknown(
+                    &key,
+                    "event",
+                    "only a wire name, like `#[event(\"orderCreated\")]`",
+                    &mut errors,
+                );
             }
         }
     }

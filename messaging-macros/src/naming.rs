@@ -66,7 +66,6 @@ pub(crate) struct ContractNames {
     pub(crate) server: Ident,
     pub(crate) events: Ident,
     pub(crate) contract: Ident,
-    pub(crate) event_marker: Ident,
 }
 
 impl ContractNames {
@@ -76,7 +75,6 @@ impl ContractNames {
             server: format_ident!("{}Server", trait_name),
             events: format_ident!("{}Events", trait_name),
             contract: format_ident!("{}Contract", trait_name),
-            event_marker: format_ident!("{}Event", trait_name),
         }
     }
 }

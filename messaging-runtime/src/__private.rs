@@ -4,8 +4,8 @@
 pub use crate::client::{Call, Client, EventStream, Subscription};
 pub use crate::context::MessageContext;
 pub use crate::contract::{
-    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, Request,
-    RequestDescriptor,
+    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,
+    Request, RequestDescriptor,
 };
 pub use crate::error::{PublishError, TransportError, WireError};
 pub use crate::server::{Broadcaster, ClientId, Context, Router, Service};
@@ -61,7 +61,10 @@ pub fn param_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Value
 }
 
 /// Decodes one param of a wire error's details, `None` when absent or of the wrong shape.
-pub fn param_from<T: serde::de::DeserializeOwned>(details: Option<&serde_json::Value>, key: &str) -> Option<T> {
+pub fn param_from<T: serde::de::DeserializeOwned>(
+    details: Option<&serde_json::Value>,
+    key: &str,
+) -> Option<T> {
     let value = details?.as_object()?.get(key)?;
     T::deserialize(value).ok()
 }

@@ -81,6 +81,16 @@ pub trait Contract: Send + Sync + 'static {
     const DESCRIPTOR: &'static ContractDescriptor;
 }
 
+/// Marks `Self` as one of the events contract `C` lists; implemented by `#[contract]` for
+/// exactly the types in its `events(...)`, so publishing or emitting any other type fails to
+/// compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event of contract `{C}`",
+    label = "not an event of this contract",
+    note = "the events of a contract are the types listed in its `#[contract(events(...))]`"
+)]
+pub trait EventOf<C: Contract>: Event {}
+
 /// Describes a contract: names, version, events, requests and the error catalog.
 #[derive(Debug, Clone, Copy)]
 pub struct ContractDescriptor {

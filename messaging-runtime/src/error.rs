@@ -57,12 +57,8 @@ impl WireError {
 
     /// `INVALID_PAYLOAD` (400) for a payload that does not decode into the request type.
     pub fn invalid_payload(request: &str, reason: &str) -> Self {
-        Self::new(
-            codes::INVALID_PAYLOAD,
-            400,
-            format!("invalid payload for `{request}`: {reason}"),
-        )
-        .with_details(serde_json::json!({ "requestType": request, "reason": reason }))
+        Self::new(codes::INVALID_PAYLOAD, 400, format!("invalid payload for `{request}`: {reason}"))
+            .with_details(serde_json::json!({ "requestType": request, "reason": reason }))
     }
 
     /// `INTERNAL_ERROR` (500).
@@ -138,7 +134,9 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
         match self {
             Self::Contract(e) => fmt::Display::fmt(e, f),
             Self::Timeout(d) => write!(f, "no response within {} ms", d.as_millis()),
-            Self::Disconnected => f.write_str("the connection was lost before the response arrived"),
+            Self::Disconnected => {
+                f.write_str("the connection was lost before the response arrived")
+            }
             Self::UnknownRequestType(m) | Self::InvalidPayload(m) => f.write_str(m),
             Self::Internal(e) => write!(f, "internal error: {e}"),
         }

@@ -69,12 +69,14 @@ pub mod transport;
 pub use client::{Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription};
 pub use context::{Actor, Auth, MessageContext};
 pub use contract::{
-    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, Request,
-    RequestDescriptor,
+    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,
+    Request, RequestDescriptor,
 };
 pub use error::{CallError, PublishError, TransportError, WireError};
 pub use messaging_macros::{contract, error_code, event, request};
-pub use server::{Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, Service};
+pub use server::{
+    Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, Service,
+};
 
 /// Everything a contract file or a service needs, in one import.
 pub mod prelude {

@@ -102,10 +102,12 @@ impl Payload {
     /// Decodes into `T`: a downcast for typed values, JSON decoding for wire payloads.
     pub fn decode<T: DeserializeOwned + Clone + 'static>(self) -> Result<T, DecodeError> {
         match self {
-            Self::Value(value) => value.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
-                mismatch::<T>()
-            }),
-            Self::Shared(value) => value.as_any().downcast_ref::<T>().cloned().ok_or_else(mismatch::<T>),
+            Self::Value(value) => {
+                value.into_any().downcast::<T>().map(|b| *b).map_err(|_| mismatch::<T>())
+            }
+            Self::Shared(value) => {
+                value.as_any().downcast_ref::<T>().cloned().ok_or_else(mismatch::<T>)
+            }
             Self::Json(raw) => decode_json(raw.get()),
         }
     }
@@ -114,9 +116,9 @@ impl Payload {
     /// decoded through JSON.
     pub fn decode_owned<T: DeserializeOwned + 'static>(self) -> Result<T, DecodeError> {
         match self {
-            Self::Value(value) => value.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
-                mismatch::<T>()
-            }),
+            Self::Value(value) => {
+                value.into_any().downcast::<T>().map(|b| *b).map_err(|_| mismatch::<T>())
+            }
             Self::Shared(value) => {
                 let raw = value.to_json().map_err(|e| DecodeError { reason: e.to_string() })?;
                 decode_json(raw.get())
@@ -136,9 +138,7 @@ impl Payload {
 }
 
 fn mismatch<T>() -> DecodeError {
-    DecodeError {
-        reason: format!("payload is not a `{}`", core::any::type_name::<T>()),
-    }
+    DecodeError { reason: format!("payload is not a `{}`", core::any::type_name::<T>()) }
 }
 
 fn decode_json<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {

@@ -39,7 +39,8 @@ pub(crate) struct Contract {
     pub(crate) methods: Vec<Method>,
 }
 
-const ACCEPTED: &str = "`name = \"...\"`, `version = \"x.y.z\"`, `error = Type` or `events(A, B, ...)`";
+const ACCEPTED: &str =
+    "`name = \"...\"`, `version = \"x.y.z\"`, `error = Type` or `events(A, B, ...)`";
 
 /// Parses the attribute arguments; repeated and unknown ones are recorded as errors.
 pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> Args {
@@ -64,7 +65,9 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> Args {
                     args.events = types.into_iter().collect();
                 }
             }
-            Arg::Value(key, _) | Arg::List(key, _) => attr::unknown(&key, "contract", ACCEPTED, errors),
+            Arg::Value(key, _) | Arg::List(key, _) => {
+                attr::unknown(&key, "contract", ACCEPTED, errors)
+            }
             Arg::Positional(lit) => {
                 errors.at(lit, format!("unexpected string: `#[contract]` takes {ACCEPTED}"));
             }
@@ -78,7 +81,10 @@ pub(crate) fn parse(args: Args, input: TokenStream, errors: &mut Errors) -> Opti
     let item = match syn::parse2::<syn::Item>(input) {
         Ok(syn::Item::Trait(item)) => item,
         Ok(other) => {
-            errors.at(item_keyword(&other), "`#[contract]` expects a trait, like `pub trait OrderService { ... }`");
+            errors.at(
+                item_keyword(&other),
+                "`#[contract]` expects a trait, like `pub trait OrderService { ... }`",
+            );
             return None;
         }
         Err(e) => {
@@ -113,7 +119,10 @@ fn parse_method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
     let mut inputs = f.sig.inputs.iter();
     let receiver_ok = matches!(inputs.next(), Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none());
     if !receiver_ok {
-        errors.at(&f.sig.inputs, format!("contract method `{}` must take `&self` first", f.sig.ident));
+        errors.at(
+            &f.sig.inputs,
+            format!("contract method `{}` must take `&self` first", f.sig.ident),
+        );
     }
     let typed: Vec<&syn::PatType> = inputs
         .filter_map(|a| match a {
@@ -172,16 +181,21 @@ fn parse_output(f: &TraitItemFn, errors: &mut Errors) -> Option<(Type, Type)> {
     };
     let ok = match &**ty {
         Type::Path(p) => p.path.segments.last().and_then(|seg| match &seg.arguments {
-            syn::PathArguments::AngleBracketed(a) if seg.ident == "Result" => match a.args.first() {
-                Some(syn::GenericArgument::Type(t)) => Some(t.clone()),
-                _ => None,
-            },
+            syn::PathArguments::AngleBracketed(a) if seg.ident == "Result" => {
+                match a.args.first() {
+                    Some(syn::GenericArgument::Type(t)) => Some(t.clone()),
+                    _ => None,
+                }
+            }
             _ => None,
         }),
         _ => None,
     };
     if ok.is_none() {
-        errors.at(ty, "expected `Result<Response, ContractError>` as the return type of a contract method");
+        errors.at(
+            ty,
+            "expected `Result<Response, ContractError>` as the return type of a contract method",
+        );
     }
     Some(((**ty).clone(), ok?))
 }

@@ -11,8 +11,10 @@ use crate::naming::{self, ContractNames};
 pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream {
     let p = quote!(::messaging_runtime::__private);
     let (trait_ident, vis, client, marker) =
-        (&contract.item.ident, &contract.item.vis, &names.client, &names.event_marker);
-    let doc = format!("A typed client of [`{trait_ident}`]: one method per request, one subscription per event.");
+        (&contract.item.ident, &contract.item.vis, &names.client, &names.contract);
+    let doc = format!(
+        "A typed client of [`{trait_ident}`]: one method per request, one subscription per event."
+    );
     let requests = contract.methods.iter().map(|m| render_request(contract, m));
     let events = contract.args.events.iter().map(render_event);
     quote! {
@@ -47,13 +49,13 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
             ///
             /// # Errors
             /// When the connection is closed.
-            pub fn emit<E: #marker>(&self, event: E) -> #p::Result<(), #p::PublishError> {
+            pub fn emit<E: #p::EventOf<#marker>>(&self, event: E) -> #p::Result<(), #p::PublishError> {
                 self.client.emit(event)
             }
 
             /// Every event of type `E` from now on, as a `Stream`; dropping it unsubscribes.
             #[must_use]
-            pub fn subscribe<E: #marker>(&self) -> #p::EventStream<E> {
+            pub fn subscribe<E: #p::EventOf<#marker>>(&self) -> #p::EventStream<E> {
                 self.client.subscribe::<E>()
             }
 
@@ -61,7 +63,7 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
             /// subscription is dropped or unsubscribed.
             pub fn on<E, F, Fut>(&self, handler: F) -> #p::Subscription
             where
-                E: #marker,
+                E: #p::EventOf<#marker>,
                 F: ::core::ops::FnMut(E, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
                 Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
             {
@@ -95,7 +97,8 @@ fn render_event(event: &syn::Type) -> TokenStream {
     let Some(event_ident) = type_ident(event) else { return TokenStream::new() };
     let subscribe = naming::event_method(event_ident);
     let callback = naming::event_callback_method(event_ident);
-    let stream_doc = format!("Every [`{event_ident}`] from now on, as a `Stream`; dropping it unsubscribes.");
+    let stream_doc =
+        format!("Every [`{event_ident}`] from now on, as a `Stream`; dropping it unsubscribes.");
     let callback_doc = format!(
         "Runs `handler` for every [`{event_ident}`], in arrival order, until the returned \
          subscription is dropped or unsubscribed."

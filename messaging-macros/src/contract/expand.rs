@@ -1,5 +1,5 @@
-//! Renders the rewritten trait, the `{Trait}Contract` descriptor and the `{Trait}Event`
-//! marker trait. The client and the server live in `client.rs` and `server.rs`.
+//! Renders the rewritten trait, the `{Trait}Contract` descriptor and the `EventOf`
+//! impls of the listed events. The client and the server live in `client.rs` and `server.rs`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
@@ -24,7 +24,8 @@ pub(crate) fn render_trait(contract: &Contract) -> TokenStream {
 
 fn render_trait_method(method: &Method) -> TokenStream {
     let attrs = &method.item.attrs;
-    let (ident, pat, request, output) = (method.ident(), &method.request_pat, &method.request, &method.output);
+    let (ident, pat, request, output) =
+        (method.ident(), &method.request_pat, &method.request, &method.output);
     let context = method.context.as_ref().map(|(pat, ty)| quote!(, #pat: #ty));
     let future = quote_spanned! {method.item.sig.fn_token.span()=>
         impl ::core::future::Future<Output = #output> + ::core::marker::Send
@@ -44,7 +45,8 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
         .name
         .as_ref()
         .map_or_else(|| naming::kebab(&trait_ident.to_string()), syn::LitStr::value);
-    let version = contract.args.version.as_ref().map_or_else(|| "0.1.0".to_owned(), syn::LitStr::value);
+    let version =
+        contract.args.version.as_ref().map_or_else(|| "0.1.0".to_owned(), syn::LitStr::value);
     let error = contract.args.error.as_ref().map(ToTokens::to_token_stream).unwrap_or_default();
     let events = contract.args.events.iter().map(|e| {
         let type_name = e.to_token_stream().to_string().replace(' ', "");
@@ -84,21 +86,13 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
     }
 }
 
-/// `{Trait}Event`: implemented exactly for the listed events, so publishing or emitting any
-/// other type fails to compile with a note naming the contract.
-pub(crate) fn render_event_marker(contract: &Contract, names: &ContractNames) -> TokenStream {
+/// `impl EventOf<{Trait}Contract>` for exactly the listed events, so publishing or emitting
+/// any other type fails to compile with a note naming the contract.
+pub(crate) fn render_event_impls(contract: &Contract, names: &ContractNames) -> TokenStream {
     let p = quote!(::messaging_runtime::__private);
-    let (trait_ident, vis, marker) = (&contract.item.ident, &contract.item.vis, &names.event_marker);
-    let message = format!("`{{Self}}` is not an event of contract `{trait_ident}`");
-    let note = format!("the events of `{trait_ident}` are the types listed in `#[contract(events(...))]`");
-    let doc = format!("Implemented for the events of [`{trait_ident}`], and only those.");
+    let marker = &names.contract;
     let impls = contract.args.events.iter().map(|e| {
-        quote_spanned! {e.span()=> #[automatically_derived] impl #marker for #e {} }
+        quote_spanned! {e.span()=> #[automatically_derived] impl #p::EventOf<#marker> for #e {} }
     });
-    quote! {
-        #[doc = #doc]
-        #[diagnostic::on_unimplemented(message = #message, label = "not an event of this contract", note = #note)]
-        #vis trait #marker: #p::Event {}
-        #(#impls)*
-    }
+    quote!(#(#impls)*)
 }

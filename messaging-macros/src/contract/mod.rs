@@ -31,7 +31,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let rendered = [
         expand::render_trait(&contract),
         expand::render_contract(&contract, &names),
-        expand::render_event_marker(&contract, &names),
+        expand::render_event_impls(&contract, &names),
         client::render(&contract, &names),
         server::render(&contract, &names),
         server::render_publisher(&contract, &names),

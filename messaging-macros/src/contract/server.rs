@@ -56,7 +56,8 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
 /// the method's return type, so a mismatch is reported on the user's token.
 fn render_route(contract: &Contract, method: &Method) -> TokenStream {
     let p = quote!(::messaging_runtime::__private);
-    let (ident, request, output, ok) = (method.ident(), &method.request, &method.output, &method.ok);
+    let (ident, request, output, ok) =
+        (method.ident(), &method.request, &method.output, &method.ok);
     let error = contract.args.error.as_ref();
     let call = match &method.context {
         Some((_, context)) => quote_spanned!(context.span()=> service.#ident(request, cx).await),
@@ -69,9 +70,9 @@ fn render_route(contract: &Contract, method: &Method) -> TokenStream {
     };
     quote_spanned! {request.span()=>
         {
-            let service = #p::Arc::clone(&service);
+            let service = <#p::Arc<S> as ::core::clone::Clone>::clone(&service);
             router.request::<#request, #ok, #error, _, _>(move |request, cx| {
-                let service = #p::Arc::clone(&service);
+                let service = <#p::Arc<S> as ::core::clone::Clone>::clone(&service);
                 async move {
                     let returned = #call;
                     #answer
@@ -85,8 +86,10 @@ fn render_route(contract: &Contract, method: &Method) -> TokenStream {
 pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> TokenStream {
     let p = quote!(::messaging_runtime::__private);
     let (trait_ident, vis, events, marker) =
-        (&contract.item.ident, &contract.item.vis, &names.events, &names.event_marker);
-    let doc = format!("Publishes the events of [`{trait_ident}`] to a server's clients, and nothing else.");
+        (&contract.item.ident, &contract.item.vis, &names.events, &names.contract);
+    let doc = format!(
+        "Publishes the events of [`{trait_ident}`] to a server's clients, and nothing else."
+    );
     let per_event = contract.args.events.iter().map(|event| {
         let Some(event_ident) = type_ident(event) else { return TokenStream::new() };
         let method = naming::event_method(event_ident);
@@ -105,6 +108,10 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             broadcaster: #p::Broadcaster,
         }
 
+        #[allow(
+            clippy::must_use_candidate,
+            reason = "publishing is the effect; the count of clients reached is extra information"
+        )]
         impl #events {
             /// A publisher on the server that `broadcaster` belongs to.
             #[must_use]
@@ -113,12 +120,12 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             }
 
             /// Broadcasts any event of the contract; returns how many clients it reached.
-            pub fn publish<E: #marker>(&self, event: E) -> usize {
+            pub fn publish<E: #p::EventOf<#marker>>(&self, event: E) -> usize {
                 self.broadcaster.broadcast(event)
             }
 
             /// Broadcasts an event with an explicit context; returns how many clients it reached.
-            pub fn publish_with<E: #marker>(&self, event: E, context: #p::MessageContext) -> usize {
+            pub fn publish_with<E: #p::EventOf<#marker>>(&self, event: E, context: #p::MessageContext) -> usize {
                 self.broadcaster.broadcast_with(event, context)
             }
 
@@ -126,7 +133,7 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             ///
             /// # Errors
             /// When no client with that id is connected, or its connection is closed.
-            pub fn publish_to<E: #marker>(&self, client: &#p::ClientId, event: E) -> #p::Result<(), #p::PublishError> {
+            pub fn publish_to<E: #p::EventOf<#marker>>(&self, client: &#p::ClientId, event: E) -> #p::Result<(), #p::PublishError> {
                 self.broadcaster.send_to(client, event)
             }
 

@@ -48,9 +48,13 @@ fn version_is_semver(contract: &Contract, errors: &mut Errors) {
     let Some(version) = &contract.args.version else { return };
     let value = version.value();
     let parts: Vec<&str> = value.split('.').collect();
-    let valid = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let valid = parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if !valid {
-        errors.at(version, format!("invalid version \"{value}\": expected `major.minor.patch`, like \"1.0.0\""));
+        errors.at(
+            version,
+            format!("invalid version \"{value}\": expected `major.minor.patch`, like \"1.0.0\""),
+        );
     }
 }
 
@@ -59,7 +63,10 @@ fn version_is_semver(contract: &Contract, errors: &mut Errors) {
 fn trait_has_no_generics(contract: &Contract, errors: &mut Errors) {
     let generics = &contract.item.generics;
     if !generics.params.is_empty() {
-        errors.at(&generics.params, "a contract trait cannot be generic: its wire types must be concrete");
+        errors.at(
+            &generics.params,
+            "a contract trait cannot be generic: its wire types must be concrete",
+        );
     }
     if let Some(where_clause) = &generics.where_clause {
         errors.at(where_clause, "a contract trait cannot have a where clause");
@@ -87,7 +94,10 @@ fn method_is_async(item: &syn::TraitItemFn, errors: &mut Errors) {
     if item.sig.asyncness.is_none() {
         errors.at(
             item.sig.fn_token,
-            format!("contract method `{}` must be `async`: write `async fn {}(..)`", item.sig.ident, item.sig.ident),
+            format!(
+                "contract method `{}` must be `async`: write `async fn {}(..)`",
+                item.sig.ident, item.sig.ident
+            ),
         );
     }
 }
@@ -102,7 +112,10 @@ fn method_has_no_body(item: &syn::TraitItemFn, errors: &mut Errors) {
 /// Rule: contract methods are not generic (each maps to one concrete request type).
 fn method_has_no_generics(item: &syn::TraitItemFn, errors: &mut Errors) {
     if !item.sig.generics.params.is_empty() {
-        errors.at(&item.sig.generics, format!("contract method `{}` cannot be generic", item.sig.ident));
+        errors.at(
+            &item.sig.generics,
+            format!("contract method `{}` cannot be generic", item.sig.ident),
+        );
     }
 }
 
@@ -140,7 +153,9 @@ fn event_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
     for event in &contract.args.events {
         let Some(ident) = type_ident(event) else { continue };
         let generated = naming::event_method(ident).to_string();
-        if let Some((_, item)) = RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == generated) {
+        if let Some((_, item)) =
+            RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == generated)
+        {
             errors.at(
                 event,
                 format!(

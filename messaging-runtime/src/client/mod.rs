@@ -18,8 +18,8 @@ use crate::payload::Payload;
 use crate::transport::{transport_for, EventFrame, Inbound};
 
 pub use call::Call;
-pub use subscription::{EventStream, Subscription};
 use subscription::Subscriptions;
+pub use subscription::{EventStream, Subscription};
 
 /// The default time a request waits for its response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -181,8 +181,13 @@ impl Client {
     }
 
     /// Sends an event with an explicit context to the server.
-    pub fn emit_with<E: Event>(&self, event: E, context: MessageContext) -> Result<(), PublishError> {
-        let frame = EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
+    pub fn emit_with<E: Event>(
+        &self,
+        event: E,
+        context: MessageContext,
+    ) -> Result<(), PublishError> {
+        let frame =
+            EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
         self.inner.outbound.send(Inbound::Event(frame)).map_err(|_| {
             self.mark_disconnected();
             PublishError::Closed

@@ -12,7 +12,11 @@ use crate::transport::{Inbound, Listener, ServerLink};
 
 /// Accepts clients until the listener closes or the task is aborted; aborting it aborts
 /// every connection it started.
-pub(super) async fn accept_loop(mut listener: Box<dyn Listener>, router: Arc<Router>, registry: Arc<Registry>) {
+pub(super) async fn accept_loop(
+    mut listener: Box<dyn Listener>,
+    router: Arc<Router>,
+    registry: Arc<Registry>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

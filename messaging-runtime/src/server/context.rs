@@ -17,7 +17,11 @@ pub struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(message: MessageContext, client_id: ClientId, broadcaster: Broadcaster) -> Self {
+    pub(crate) fn new(
+        message: MessageContext,
+        client_id: ClientId,
+        broadcaster: Broadcaster,
+    ) -> Self {
         Self { message, client_id, broadcaster }
     }
 

@@ -106,7 +106,12 @@ impl Server {
             Arc::new(self.router),
             Arc::clone(&self.registry),
         ));
-        Ok(RunningServer { address, broadcaster, registry: self.registry, acceptor: Some(acceptor) })
+        Ok(RunningServer {
+            address,
+            broadcaster,
+            registry: self.registry,
+            acceptor: Some(acceptor),
+        })
     }
 }
 

@@ -56,7 +56,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn add(&self, peer: String, outbound: mpsc::UnboundedSender<EventFrame>) -> ClientId {
+    pub(crate) fn add(
+        &self,
+        peer: String,
+        outbound: mpsc::UnboundedSender<EventFrame>,
+    ) -> ClientId {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let id = ClientId(Arc::from(format!("client-{n}")));
         let info = ClientInfo { id: id.clone(), peer, connected_at: now_millis() };
@@ -131,7 +135,8 @@ impl Broadcaster {
             .get(client)
             .map(|e| e.outbound.clone())
             .ok_or_else(|| PublishError::UnknownClient(client.to_string()))?;
-        let frame = EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
+        let frame =
+            EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
         outbound.send(frame).map_err(|_| PublishError::Closed)
     }
 

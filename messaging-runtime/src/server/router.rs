@@ -52,21 +52,22 @@ impl Router {
         F: Fn(R, Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let route: RequestHandler = Box::new(move |payload, cx| match payload.decode_owned::<R>() {
-            Ok(request) => {
-                let call = handler(request, cx);
-                Box::pin(async move {
-                    match call.await {
-                        Ok(response) => Ok(Payload::typed(response)),
-                        Err(error) => Err(error.to_wire()),
-                    }
-                })
-            }
-            Err(e) => {
-                let error = WireError::invalid_payload(R::NAME, &e.reason);
-                Box::pin(std::future::ready(Err(error)))
-            }
-        });
+        let route: RequestHandler =
+            Box::new(move |payload, cx| match payload.decode_owned::<R>() {
+                Ok(request) => {
+                    let call = handler(request, cx);
+                    Box::pin(async move {
+                        match call.await {
+                            Ok(response) => Ok(Payload::typed(response)),
+                            Err(error) => Err(error.to_wire()),
+                        }
+                    })
+                }
+                Err(e) => {
+                    let error = WireError::invalid_payload(R::NAME, &e.reason);
+                    Box::pin(std::future::ready(Err(error)))
+                }
+            });
         if self.requests.insert(R::NAME, route).is_some() {
             self.duplicates.push(R::NAME);
         }

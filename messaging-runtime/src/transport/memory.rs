@@ -74,9 +74,7 @@ impl Transport for MemoryTransport {
         let (to_server, inbound) = mpsc::unbounded_channel();
         let (outbound, events) = mpsc::unbounded_channel();
         let link = ServerLink { inbound, outbound, peer: String::new() };
-        acceptor
-            .send(link)
-            .map_err(|_| TransportError::NotFound(address.to_owned()))?;
+        acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
         Ok(ClientLink { outbound: to_server, events })
     }
 }

@@ -26,6 +26,14 @@ pub struct GetThing {
     pub id: String,
 }
 
+/// Asks whether a thing exists.
+#[request(response = bool)]
+#[derive(::std::fmt::Debug, ::std::clone::Clone, Serialize, Deserialize)]
+pub struct HasThing {
+    /// Which thing.
+    pub id: String,
+}
+
 /// What can go wrong.
 #[error_code]
 #[derive(::std::fmt::Debug)]
@@ -49,8 +57,8 @@ pub enum ThingError {
 pub trait Things {
     /// Gets a thing.
     async fn get_thing(&self, req: GetThing, cx: Context) -> ::std::result::Result<String, ThingError>;
-    /// Gets a thing without looking at the context.
-    async fn peek_thing(&self, req: GetThing) -> ::std::result::Result<String, ThingError>;
+    /// Says whether a thing exists, without looking at the context.
+    async fn has_thing(&self, req: HasThing) -> ::std::result::Result<bool, ThingError>;
 }
 
 fn main() {}
