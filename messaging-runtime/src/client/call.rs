@@ -4,16 +4,18 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::deadlines::{Elapsed, Expiring};
 use super::Client;
 use crate::context::MessageContext;
 use crate::contract::{ErrorCode, Request};
 use crate::error::CallError;
 use crate::payload::Payload;
-use crate::transport::{Inbound, RequestFrame};
+use crate::transport::{Inbound, Reply, RequestFrame};
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
 #[must_use = "a call does nothing until it is awaited"]
@@ -47,44 +49,134 @@ impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
         self.timeout = Some(timeout);
         self
     }
+}
 
-    async fn run(mut self) -> Result<R::Response, CallError<E>> {
-        let mut context = self.context.take().unwrap_or_else(|| self.client.new_context());
-        let timeout = self.effective_timeout(&context);
+impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
+    type Output = Result<R::Response, CallError<E>>;
+    type IntoFuture = CallFuture<'a, R, E>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let Self { client, request, context, timeout, error: _ } = self;
+        // Boxing the request here rather than on the first poll keeps `CallFuture` free of
+        // `R`, so it is `Unpin` whatever `R` is; nothing is sent until the first poll.
+        let payload = Payload::typed(request);
+        CallFuture { state: State::Start { client, payload, context, timeout }, types: PhantomData }
+    }
+}
+
+/// An awaited [`Call`]: sends the request when first polled, then waits for the response
+/// until the timeout.
+///
+/// It lives inside the caller's own future: it needs no allocation of its own and no
+/// runtime timer (the client's one timer task enforces every deadline).
+#[must_use = "a call does nothing until it is awaited"]
+pub struct CallFuture<'a, R, E> {
+    state: State<'a>,
+    types: PhantomData<fn() -> (R, E)>,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the state lives inline in the caller's future; boxing the context would cost \
+              an allocation per call, which is what this type exists to avoid"
+)]
+enum State<'a> {
+    /// Not sent yet.
+    Start {
+        client: &'a Client,
+        payload: Payload,
+        context: Option<MessageContext>,
+        timeout: Option<Duration>,
+    },
+    /// Sent; waiting for the answer or the deadline.
+    Waiting { response: Expiring<'a, oneshot::Receiver<Reply>>, timeout: Duration },
+    /// Answered (or failed to send).
+    Done,
+}
+
+// `CallFuture` stays `Send` (as the boxed future it replaced was) and `Unpin` for every
+// request and error type; checked at compile time.
+const _: () = {
+    fn send_and_unpin<T: Send + Unpin>() {}
+    #[allow(dead_code)]
+    fn call_future<R: Request, E: ErrorCode>() {
+        send_and_unpin::<CallFuture<'static, R, E>>();
+    }
+};
+
+impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Start { .. } => "not sent",
+            State::Waiting { .. } => "waiting",
+            State::Done => "done",
+        };
+        f.debug_struct("CallFuture").field("state", &state).finish_non_exhaustive()
+    }
+}
+
+impl State<'_> {
+    /// Sends a request that has not been sent yet and moves to `Waiting`; `None` when the
+    /// connection is gone.
+    fn send(self, name: &'static str) -> Option<Self> {
+        let State::Start { client, payload, context, timeout } = self else { return Some(self) };
+        let mut context = context.unwrap_or_else(|| client.new_context());
+        let timeout = effective_timeout(client, timeout, &context);
         context.deadline = Instant::now().checked_add(timeout);
         let (reply, response) = oneshot::channel();
-        let frame = RequestFrame {
-            name: Cow::Borrowed(R::NAME),
-            payload: Payload::typed(self.request),
-            context,
-            reply,
-        };
-        if !self.client.send(Inbound::Request(frame)) {
-            return Err(CallError::Disconnected);
+        let frame = RequestFrame { name: Cow::Borrowed(name), payload, context, reply };
+        if !client.send(Inbound::Request(frame)) {
+            return None;
         }
-        match tokio::time::timeout(timeout, response).await {
-            Err(_) => Err(CallError::Timeout(timeout)),
+        let response = client.inner.deadlines.wait(response, expiry(timeout));
+        Some(State::Waiting { response, timeout })
+    }
+}
+
+impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
+    type Output = Result<R::Response, CallError<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if matches!(this.state, State::Start { .. }) {
+            match std::mem::replace(&mut this.state, State::Done).send(R::NAME) {
+                Some(waiting) => this.state = waiting,
+                None => return Poll::Ready(Err(CallError::Disconnected)),
+            }
+        }
+        let State::Waiting { response, timeout } = &mut this.state else {
+            panic!("a `CallFuture` was polled after it completed");
+        };
+        let timeout = *timeout;
+        let answer = std::task::ready!(Pin::new(response).poll(cx));
+        // Frees the deadline's slot before decoding.
+        this.state = State::Done;
+        Poll::Ready(match answer {
+            Err(Elapsed) => Err(CallError::Timeout(timeout)),
             Ok(Err(_)) => Err(CallError::Disconnected),
             Ok(Ok(Err(error))) => Err(CallError::from_wire(error)),
             Ok(Ok(Ok(payload))) => payload
                 .decode_owned::<R::Response>()
                 .map_err(|e| CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))),
-        }
-    }
-
-    /// The per-call timeout, else the client default, capped by a deadline the caller's
-    /// context already carries (a nested call inherits what is left of its budget).
-    fn effective_timeout(&self, context: &MessageContext) -> Duration {
-        let chosen = self.timeout.unwrap_or(self.client.inner.timeout);
-        context.remaining().map_or(chosen, |left| left.min(chosen))
+        })
     }
 }
 
-impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
-    type Output = Result<R::Response, CallError<E>>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+/// The per-call timeout, else the client default, capped by a deadline the caller's
+/// context already carries (a nested call inherits what is left of its budget).
+fn effective_timeout(
+    client: &Client,
+    timeout: Option<Duration>,
+    context: &MessageContext,
+) -> Duration {
+    let chosen = timeout.unwrap_or(client.inner.timeout);
+    context.remaining().map_or(chosen, |left| left.min(chosen))
+}
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
+/// When a call that starts now with `timeout` expires, on the runtime's clock (which a
+/// test may pause), as `tokio::time::timeout` would compute it.
+fn expiry(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    // What tokio uses for "never" when a deadline overflows: about 30 years.
+    now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }

@@ -1,6 +1,7 @@
 //! The client: typed requests, event subscriptions, emitted events and connection status.
 
 mod call;
+mod deadlines;
 mod subscription;
 
 use std::borrow::Cow;
@@ -17,7 +18,8 @@ use crate::error::{PublishError, TransportError};
 use crate::payload::Payload;
 use crate::transport::{transport_for, EventFrame, Inbound};
 
-pub use call::Call;
+pub use call::{Call, CallFuture};
+use deadlines::Deadlines;
 use subscription::Subscriptions;
 pub use subscription::{EventStream, Subscription};
 
@@ -92,8 +94,12 @@ impl ClientBuilder {
             Arc::clone(&subscriptions),
             Arc::clone(&status_tx),
         ));
+        let deadlines = Arc::new(Deadlines::default());
+        let timer = tokio::spawn(Arc::clone(&deadlines).run());
         let inner = Inner {
             outbound: link.outbound,
+            deadlines,
+            timer,
             subscriptions,
             status,
             status_tx,
@@ -115,6 +121,9 @@ pub struct Client {
 
 struct Inner {
     outbound: mpsc::UnboundedSender<Inbound>,
+    /// The deadlines of the calls in flight, and the one timer task that enforces them.
+    deadlines: Arc<Deadlines>,
+    timer: JoinHandle<()>,
     subscriptions: Arc<Subscriptions>,
     status: watch::Receiver<ConnectionStatus>,
     status_tx: Arc<watch::Sender<ConnectionStatus>>,
@@ -127,6 +136,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.dispatcher.abort();
+        self.timer.abort();
     }
 }
 

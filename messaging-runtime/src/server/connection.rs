@@ -1,6 +1,9 @@
 //! The accept loop and the per-connection loop.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinSet;
@@ -39,6 +42,10 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
     let broadcaster = Broadcaster::new(Arc::clone(&registry));
     tracing::debug!(client = %client_id, "client connected");
     let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();
+    // One `closed` future for the whole connection: it registers with the channel once
+    // rather than once per turn of the loop.
+    let closed = outbound.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
@@ -48,12 +55,19 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
                 let cx = |message| Context::new(message, client_id.clone(), broadcaster.clone());
                 match frame {
                     Inbound::Request(request) => {
-                        let call = router.dispatch(&request.name, request.payload, cx(request.context));
+                        let mut call = router.dispatch(&request.name, request.payload, cx(request.context));
                         let reply = request.reply;
-                        in_flight.push(Box::pin(async move {
-                            // The caller may have given up waiting; nothing to do then.
-                            let _ = reply.send(call.await);
-                        }));
+                        // Most handlers answer without waiting: reply at once, and join only
+                        // the ones still pending to the requests in flight. (A caller that
+                        // gave up waiting gets nothing; nothing to do then.)
+                        match poll_once(&mut call) {
+                            Poll::Ready(answer) => {
+                                let _ = reply.send(answer);
+                            }
+                            Poll::Pending => in_flight.push(Box::pin(async move {
+                                let _ = reply.send(call.await);
+                            })),
+                        }
                     }
                     Inbound::Event(event) => {
                         let handlers = router.event_handlers(&event.name);
@@ -67,7 +81,7 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
                     }
                 }
             }
-            () = outbound.closed() => break,
+            () = &mut closed => break,
         }
     }
     registry.remove(&client_id);
@@ -75,4 +89,12 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
     // have nowhere to go.
     while in_flight.next().await.is_some() {}
     tracing::debug!(client = %client_id, "client disconnected");
+}
+
+/// Polls a future once, with a waker that does nothing. A future still pending is then
+/// pushed to the requests in flight, whose next turn polls it again with this task's
+/// waker (a newly pushed future is always polled), so no wake-up is lost; a future that is
+/// ready skips that bookkeeping: no second allocation, no extra turn of the loop.
+fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut TaskContext::from_waker(Waker::noop()))
 }
