@@ -12,6 +12,8 @@ use serde_json::value::RawValue;
 pub trait ErasedValue: Any + Send + Sync {
     /// Serialises the value.
     fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error>;
+    /// Serialises the value onto the end of `out`, with no intermediate buffer.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error>;
     /// For downcasting a shared value.
     fn as_any(&self) -> &dyn Any;
     /// For downcasting an owned value.
@@ -21,6 +23,9 @@ pub trait ErasedValue: Any + Send + Sync {
 impl<T: Serialize + Send + Sync + 'static> ErasedValue for T {
     fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error> {
         serde_json::value::to_raw_value(self)
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, self)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -124,6 +129,18 @@ impl Payload {
                 decode_json(raw.get())
             }
             Self::Json(raw) => decode_json(raw.get()),
+        }
+    }
+
+    /// Appends the JSON text of this payload to `out`, serialising a typed value if needed.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Self::Value(value) => value.write_json(out),
+            Self::Shared(value) => value.write_json(out),
+            Self::Json(raw) => {
+                out.extend_from_slice(raw.get().as_bytes());
+                Ok(())
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! as one that has.
 
 pub mod memory;
+pub mod ws;
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -97,7 +98,8 @@ pub trait Transport: Send + Sync + 'static {
 static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
 
 /// Makes a transport available to [`crate::Server::bind`] and [`crate::Client::connect`]
-/// for its scheme, replacing any transport registered for the same scheme before.
+/// for its scheme, replacing any transport registered for the same scheme before (including
+/// the built-in `memory://` and `ws://` ones).
 pub fn register_transport(transport: Arc<dyn Transport>) {
     let mut all = TRANSPORTS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     all.retain(|t| t.scheme() != transport.scheme());
@@ -112,14 +114,16 @@ pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError
             reason: "expected `scheme://...`, for example `memory://orders`".to_owned(),
         });
     };
-    if scheme == memory::SCHEME {
-        return Ok(memory::transport());
-    }
     let all = TRANSPORTS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(found) = all.iter().find(|t| t.scheme() == scheme) {
         return Ok(Arc::clone(found));
     }
-    let mut supported = vec![memory::SCHEME];
+    match scheme {
+        memory::SCHEME => return Ok(memory::transport()),
+        ws::SCHEME => return Ok(ws::transport()),
+        _ => {}
+    }
+    let mut supported = vec![memory::SCHEME, ws::SCHEME];
     supported.extend(all.iter().map(|t| t.scheme()));
     Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
 }

@@ -1,0 +1,136 @@
+//! `ws://host:port/path`: the TypeScript library's WebSocket protocol over
+//! tokio-tungstenite. One JSON object per text frame (see [`wire`]); requests are correlated
+//! by `requestId`, many in flight per connection, answered in any order.
+//!
+//! Bad input never takes the server down: a frame that is not JSON, not one of the shapes,
+//! or binary is answered with `BAD_MESSAGE` when a request id can be read, otherwise logged
+//! and dropped; the connection stays up. A message over the maximum size closes that
+//! connection with close code 1009.
+
+mod client;
+mod server;
+pub(crate) mod wire;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::{ClientLink, Listener, ServerLink, Transport};
+use crate::error::TransportError;
+
+/// The scheme of the WebSocket transport.
+pub const SCHEME: &str = "ws";
+
+/// The default maximum size of one message: 1 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
+
+/// The WebSocket transport. Registered for `ws://` by default with a 1 MiB message limit;
+/// register your own with [`crate::transport::register_transport`] to change it.
+#[derive(Debug, Clone)]
+pub struct WsTransport {
+    max_message_size: usize,
+}
+
+impl Default for WsTransport {
+    fn default() -> Self {
+        Self { max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+    }
+}
+
+impl WsTransport {
+    /// A transport with the default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The largest message a peer may send; a larger one closes its connection with 1009.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    fn config(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.max_message_size))
+    }
+}
+
+pub(crate) fn transport() -> Arc<dyn Transport> {
+    static SHARED: OnceLock<Arc<dyn Transport>> = OnceLock::new();
+    Arc::clone(SHARED.get_or_init(|| Arc::new(WsTransport::default())))
+}
+
+/// Splits `ws://host:port/path` into `host:port` and `/path`.
+fn parse(address: &str) -> Result<(&str, &str), TransportError> {
+    let invalid = |reason: &str| TransportError::InvalidAddress {
+        address: address.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest =
+        address.strip_prefix("ws://").ok_or_else(|| invalid("expected `ws://host:port/path`"))?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let port_ok = authority
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        return Err(invalid(
+            "expected `ws://host:port/path` with a host and a numeric port (0 picks a free one)",
+        ));
+    }
+    Ok((authority, path))
+}
+
+#[async_trait]
+impl Transport for WsTransport {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError> {
+        let (authority, path) = parse(address)?;
+        let listener = TcpListener::bind(authority).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => TransportError::AddressInUse(address.to_owned()),
+            _ => TransportError::Io(format!("cannot listen on `{authority}`: {e}")),
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
+        let (links, incoming) = mpsc::unbounded_channel();
+        let acceptor = tokio::spawn(server::accept_loop(listener, self.config(), links));
+        Ok(Box::new(WsListener { address: format!("ws://{local}{path}"), incoming, acceptor }))
+    }
+
+    async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
+        parse(address)?;
+        client::connect(address, self.config()).await
+    }
+}
+
+struct WsListener {
+    address: String,
+    incoming: mpsc::UnboundedReceiver<ServerLink>,
+    acceptor: JoinHandle<()>,
+}
+
+#[async_trait]
+impl Listener for WsListener {
+    async fn accept(&mut self) -> Option<ServerLink> {
+        self.incoming.recv().await
+    }
+
+    fn local_addr(&self) -> String {
+        self.address.clone()
+    }
+}
+
+impl Drop for WsListener {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+    }
+}

@@ -1,0 +1,197 @@
+//! The JSON frames of the TypeScript library's WebSocket adapter, one object per text frame:
+//!
+//! ```text
+//! {"type":"request","requestId":"…","requestType":"createOrder","payload":{…},"context":{…}}
+//! {"type":"response","requestId":"…","success":true,"data":{…}}
+//! {"type":"response","requestId":"…","success":false,"error":{"code":"…","message":"…","status":404,"details":{…}}}
+//! {"type":"event","event":"orderCreated","payload":{…},"context":{…}}
+//! ```
+//!
+//! Decoding reads each field on its own, so one malformed field still leaves the request id
+//! readable for the error answer; payloads stay raw JSON until dispatch picks their type.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::context::MessageContext;
+use crate::error::WireError;
+use crate::payload::Payload;
+
+/// The code answered to a frame that is not one of the protocol's shapes.
+pub(crate) const BAD_MESSAGE: &str = crate::error::codes::BAD_MESSAGE;
+
+/// A frame read off the wire.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// A request: its id is kept as the raw JSON the peer sent, to be echoed exactly.
+    Request { id: Box<RawValue>, name: String, payload: Box<RawValue>, context: MessageContext },
+    /// A response to one of our requests.
+    Response { id: String, result: Result<Box<RawValue>, WireError> },
+    /// An event.
+    Event { name: String, payload: Box<RawValue>, context: MessageContext },
+}
+
+/// A frame that could not be read: why, and the request id when one could be read.
+#[derive(Debug)]
+pub(crate) struct BadFrame {
+    pub(crate) id: Option<Box<RawValue>>,
+    pub(crate) reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow)]
+    context: Option<&'a RawValue>,
+    success: Option<bool>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// Reads one text frame.
+pub(crate) fn decode(text: &str) -> Result<Frame, BadFrame> {
+    let fields: Fields<'_> = serde_json::from_str(text)
+        .map_err(|e| BadFrame { id: None, reason: format!("frame is not a JSON object: {e}") })?;
+    let id = fields.request_id.map(ToOwned::to_owned);
+    let bad = |reason: String| BadFrame { id: id.clone(), reason };
+    let kind = string(fields.kind, "type").map_err(&bad)?;
+    match kind.as_str() {
+        "request" => {
+            let Some(id) = fields.request_id else {
+                return Err(bad("request frame has no `requestId`".into()));
+            };
+            Ok(Frame::Request {
+                id: id.to_owned(),
+                name: string(fields.request_type, "requestType").map_err(&bad)?,
+                payload: payload_or_null(fields.payload),
+                context: context(fields.context).map_err(&bad)?,
+            })
+        }
+        "event" => Ok(Frame::Event {
+            name: string(fields.event, "event").map_err(&bad)?,
+            payload: payload_or_null(fields.payload),
+            context: context(fields.context).map_err(&bad)?,
+        }),
+        "response" => decode_response(&fields).map_err(&bad),
+        other => Err(bad(format!(
+            "unknown frame type `{other}`: expected `request`, `response` or `event`"
+        ))),
+    }
+}
+
+fn decode_response(fields: &Fields<'_>) -> Result<Frame, String> {
+    let id = string(fields.request_id, "requestId")?;
+    let result = match fields.success {
+        Some(true) => Ok(payload_or_null(fields.data)),
+        Some(false) => {
+            let raw = fields.error.ok_or("failed response has no `error`")?;
+            Err(serde_json::from_str::<WireError>(raw.get())
+                .map_err(|e| format!("invalid `error` in response: {e}"))?)
+        }
+        None => return Err("response frame has no boolean `success`".into()),
+    };
+    Ok(Frame::Response { id, result })
+}
+
+fn string(raw: Option<&RawValue>, field: &str) -> Result<String, String> {
+    let raw = raw.ok_or_else(|| format!("frame has no `{field}`"))?;
+    match serde_json::from_str::<String>(raw.get()) {
+        Ok(s) if !s.is_empty() => Ok(s),
+        Ok(_) => Err(format!("`{field}` is empty")),
+        Err(_) => Err(format!("`{field}` must be a string, found `{}`", raw.get())),
+    }
+}
+
+fn payload_or_null(raw: Option<&RawValue>) -> Box<RawValue> {
+    raw.map_or_else(|| RawValue::NULL.to_owned(), ToOwned::to_owned)
+}
+
+fn context(raw: Option<&RawValue>) -> Result<MessageContext, String> {
+    match raw {
+        None => Ok(MessageContext::default()),
+        Some(raw) if raw.get() == "null" => Ok(MessageContext::default()),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| format!("invalid `context`: {e}")),
+    }
+}
+
+/// The request id of a frame, if it has a readable one.
+pub(crate) fn read_request_id(text: &str) -> Option<Box<RawValue>> {
+    let fields: Fields<'_> = serde_json::from_str(text).ok()?;
+    fields.request_id.map(ToOwned::to_owned)
+}
+
+/// Writes `{"type":"request",...}` into `out`.
+pub(crate) fn encode_request(
+    out: &mut Vec<u8>,
+    id: &str,
+    name: &str,
+    payload: &Payload,
+    context: &MessageContext,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#"{"type":"request","requestId":"#);
+    serde_json::to_writer(&mut *out, id)?;
+    out.extend_from_slice(br#","requestType":"#);
+    serde_json::to_writer(&mut *out, name)?;
+    out.extend_from_slice(br#","payload":"#);
+    payload.write_json(out)?;
+    out.extend_from_slice(br#","context":"#);
+    serde_json::to_writer(&mut *out, context)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes `{"type":"response",...}` into `out`, echoing the request id as it was sent.
+pub(crate) fn encode_response(
+    out: &mut Vec<u8>,
+    id: &RawValue,
+    result: &Result<Payload, WireError>,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#"{"type":"response","requestId":"#);
+    out.extend_from_slice(id.get().as_bytes());
+    match result {
+        Ok(payload) => {
+            out.extend_from_slice(br#","success":true,"data":"#);
+            payload.write_json(out)?;
+        }
+        Err(error) => {
+            out.extend_from_slice(br#","success":false,"error":"#);
+            serde_json::to_writer(&mut *out, error)?;
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes `{"type":"event",...}` into `out`.
+pub(crate) fn encode_event(
+    out: &mut Vec<u8>,
+    name: &str,
+    payload: &Payload,
+    context: &MessageContext,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#"{"type":"event","event":"#);
+    serde_json::to_writer(&mut *out, name)?;
+    out.extend_from_slice(br#","payload":"#);
+    payload.write_json(out)?;
+    out.extend_from_slice(br#","context":"#);
+    serde_json::to_writer(&mut *out, context)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// The `BAD_MESSAGE` (400) answer to a frame that could not be read.
+pub(crate) fn bad_message(reason: &str) -> WireError {
+    WireError::new(BAD_MESSAGE, 400, format!("bad message: {reason}"))
+}
