@@ -6,6 +6,7 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::ErrorCode;
+use crate::payload::DecodeError;
 
 /// Error codes the runtime itself answers with, next to a contract's own codes.
 pub mod codes {
@@ -55,10 +56,16 @@ impl WireError {
             .with_details(serde_json::json!({ "requestType": name }))
     }
 
-    /// `INVALID_PAYLOAD` (400) for a payload that does not decode into the request type.
-    pub fn invalid_payload(request: &str, reason: &str) -> Self {
-        Self::new(codes::INVALID_PAYLOAD, 400, format!("invalid payload for `{request}`: {reason}"))
-            .with_details(serde_json::json!({ "requestType": request, "reason": reason }))
+    /// `INVALID_PAYLOAD` (400) for a payload that does not decode into the request type;
+    /// `details` carries the request type, the path to the offending value (`null` when the
+    /// payload as a whole is wrong) and the decoder's reason.
+    pub fn invalid_payload(request: &str, error: &DecodeError) -> Self {
+        Self::new(codes::INVALID_PAYLOAD, 400, format!("invalid payload for `{request}`: {error}"))
+            .with_details(serde_json::json!({
+                "requestType": request,
+                "path": error.path,
+                "reason": error.reason,
+            }))
     }
 
     /// `INTERNAL_ERROR` (500).

@@ -58,13 +58,25 @@ impl core::fmt::Debug for Payload {
 /// Why a payload did not decode into the expected type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
-    /// What the decoder said, with the path to the offending value where it knows it.
+    /// Where in the payload the decoder gave up, like `items[0].quantity`; `None` when the
+    /// problem is the payload as a whole.
+    pub path: Option<String>,
+    /// What the decoder said.
     pub reason: String,
+}
+
+impl DecodeError {
+    fn whole(reason: impl Into<String>) -> Self {
+        Self { path: None, reason: reason.into() }
+    }
 }
 
 impl core::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.reason)
+        match &self.path {
+            Some(path) => write!(f, "at `{path}`: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
     }
 }
 
@@ -125,7 +137,7 @@ impl Payload {
                 value.into_any().downcast::<T>().map(|b| *b).map_err(|_| mismatch::<T>())
             }
             Self::Shared(value) => {
-                let raw = value.to_json().map_err(|e| DecodeError { reason: e.to_string() })?;
+                let raw = value.to_json().map_err(|e| DecodeError::whole(e.to_string()))?;
                 decode_json(raw.get())
             }
             Self::Json(raw) => decode_json(raw.get()),
@@ -155,13 +167,18 @@ impl Payload {
 }
 
 fn mismatch<T>() -> DecodeError {
-    DecodeError { reason: format!("payload is not a `{}`", core::any::type_name::<T>()) }
+    DecodeError::whole(format!("payload is not a `{}`", core::any::type_name::<T>()))
 }
 
+/// Decodes JSON text, reporting the path to the value that did not fit.
 fn decode_json<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(&mut de).map_err(|e| DecodeError { reason: e.to_string() })?;
-    de.end().map_err(|e| DecodeError { reason: e.to_string() })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let reason = e.into_inner().to_string();
+        DecodeError { path: (path != ".").then_some(path), reason }
+    })?;
+    de.end().map_err(|e| DecodeError::whole(e.to_string()))?;
     Ok(value)
 }
 
@@ -196,5 +213,6 @@ mod tests {
         let raw = RawValue::from_string(r#"{"x":"no"}"#.into()).expect("valid");
         let err = Payload::Json(raw).decode::<Point>().expect_err("wrong field type");
         assert!(err.reason.contains("invalid type"), "{err}");
+        assert_eq!(err.path.as_deref(), Some("x"));
     }
 }

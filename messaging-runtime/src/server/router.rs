@@ -65,7 +65,7 @@ impl Router {
                     Err(error) => Err(error.to_wire()),
                 })),
                 Err(e) => {
-                    let error = WireError::invalid_payload(R::NAME, &e.reason);
+                    let error = WireError::invalid_payload(R::NAME, &e);
                     Box::pin(std::future::ready(Err(error)))
                 }
             });

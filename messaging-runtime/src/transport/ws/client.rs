@@ -13,7 +13,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::wire::{self, Frame};
 use crate::error::{TransportError, WireError};
-use crate::payload::Payload;
+use crate::payload::{DecodeError, Payload};
 use crate::transport::{ClientLink, EventFrame, Inbound, Reply};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -120,8 +120,8 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
                 )
             };
             if let Err(e) = written {
-                let reason = format!("cannot serialise `{}`: {e}", request.name);
-                let _ = request.reply.send(Err(WireError::invalid_payload(&request.name, &reason)));
+                let error = DecodeError { path: None, reason: format!("cannot serialise it: {e}") };
+                let _ = request.reply.send(Err(WireError::invalid_payload(&request.name, &error)));
                 return None;
             }
             pending.add(request.reply);

@@ -15,7 +15,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::wire::{self, Frame};
-use crate::error::WireError;
 use crate::payload::Payload;
 use crate::transport::{EventFrame, Inbound, Reply, RequestFrame, ServerLink};
 
@@ -72,7 +71,10 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
     loop {
         let step = tokio::select! {
             message = ws.next() => on_message(message, &inbound, &mut replies),
-            Some((id, reply)) = replies.next(), if !replies.is_empty() => answer(&id, &reply),
+            Some((id, reply)) = replies.next(), if !replies.is_empty() => match reply {
+                Some(reply) => answer(&id, &reply),
+                None => Step::Nothing,
+            },
             event = events.recv() => match event {
                 Some(event) => encode(|out| wire::encode_event(out, &event.name, &event.payload, &event.context)),
                 None => Step::Close(None),
@@ -201,14 +203,15 @@ struct PendingReply {
 }
 
 impl Future for PendingReply {
-    type Output = (Box<RawValue>, Reply);
+    /// `None` when the server dropped the request unanswered: it is stopping and the
+    /// connection closes next, so the client sees `Disconnected` rather than a made-up answer.
+    type Output = (Box<RawValue>, Option<Reply>);
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        let reply = std::task::ready!(self.answer.poll_unpin(cx))
-            .unwrap_or_else(|_| Err(WireError::internal("the server stopped before answering")));
+        let reply = std::task::ready!(self.answer.poll_unpin(cx)).ok();
         let id = std::mem::replace(&mut self.id, RawValue::NULL.to_owned());
         std::task::Poll::Ready((id, reply))
     }
