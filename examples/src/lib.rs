@@ -14,6 +14,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cli;
+pub mod dashboard;
 pub mod notification_service;
 pub mod order_service;
 pub mod product_service;

@@ -8,6 +8,9 @@ use syn::{Ident, LitStr, Token};
 
 use crate::errors::Errors;
 
+/// Keys whose value is a type rather than an expression.
+const TYPE_KEYS: &[&str] = &["response", "error"];
+
 /// One argument as written.
 pub(crate) enum Arg {
     /// `"text"` in the leading position.
@@ -32,6 +35,15 @@ impl Parse for Arg {
         input
             .parse::<Token![=]>()
             .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
+        // Type-valued keys are read as types, so generics like `Vec<Order>` parse; the
+        // tokens travel on verbatim and `type_of` reads them back.
+        if TYPE_KEYS.contains(&key.to_string().as_str()) {
+            let ty: syn::Type = input.parse()?;
+            return Ok(Self::Value(
+                key,
+                syn::Expr::Verbatim(quote::ToTokens::to_token_stream(&ty)),
+            ));
+        }
         Ok(Self::Value(key, input.parse()?))
     }
 }

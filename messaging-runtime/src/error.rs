@@ -20,6 +20,8 @@ pub mod codes {
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
     /// The request did not complete before its deadline.
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// The server sheds load: too many requests at once.
+    pub const OVERLOADED: &str = "OVERLOADED";
 }
 
 /// An error as it travels on the wire: `{code, message, status, details}`.

@@ -3,36 +3,51 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 use super::wire::{self, Frame};
 use crate::error::{TransportError, WireError};
 use crate::payload::{DecodeError, Payload};
 use crate::transport::{ClientLink, EventFrame, Inbound, Reply};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<super::Buffered>;
 
-/// Opens the socket and starts the task that drives it.
+/// Opens the socket (`authority` is the `host:port` of `address`) and starts the task that
+/// drives it.
 pub(super) async fn connect(
     address: &str,
+    authority: &str,
     config: WebSocketConfig,
 ) -> Result<ClientLink, TransportError> {
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(address, Some(config), true)
-        .await
-        .map_err(|e| match e {
-        tokio_tungstenite::tungstenite::Error::Io(io)
-            if io.kind() == std::io::ErrorKind::ConnectionRefused =>
-        {
+    let refused = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionRefused;
+    let failed = |e: &dyn std::fmt::Display| {
+        TransportError::Io(format!("cannot connect to `{address}`: {e}"))
+    };
+    let stream = TcpStream::connect(authority).await.map_err(|e| {
+        if refused(&e) {
             TransportError::NotFound(address.to_owned())
+        } else {
+            failed(&e)
         }
-        other => TransportError::Io(format!("cannot connect to `{address}`: {other}")),
     })?;
+    // Small frames should leave at once, not wait for Nagle's algorithm.
+    stream.set_nodelay(true).map_err(|e| failed(&e))?;
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(address, super::buffered(stream), Some(config))
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Io(io) if refused(&io) => {
+                    TransportError::NotFound(address.to_owned())
+                }
+                other => failed(&other),
+            })?;
     let (outbound, requests) = mpsc::unbounded_channel();
     let (event_sink, events) = mpsc::unbounded_channel();
     tokio::spawn(drive(ws, requests, event_sink));
@@ -41,13 +56,33 @@ pub(super) async fn connect(
 
 /// Requests waiting for their response, by the id they were sent under.
 struct Pending {
-    waiting: HashMap<String, oneshot::Sender<Reply>>,
+    waiting: HashMap<u64, oneshot::Sender<Reply>, BuildHasherDefault<IdHasher>>,
     next_id: u64,
     prune_at: usize,
+    /// Callers woken by a response whose next request has not been seen since: worth a
+    /// yield before flushing, so their requests leave in the same write.
+    owed: usize,
+    /// How large the frames sent of late were.
+    size: wire::BufferSize,
 }
 
 impl Pending {
-    fn add(&mut self, reply: oneshot::Sender<Reply>) -> String {
+    fn new() -> Self {
+        Self {
+            waiting: HashMap::default(),
+            next_id: 0,
+            prune_at: 1024,
+            owed: 0,
+            size: wire::BufferSize::default(),
+        }
+    }
+
+    /// The id the next request is sent under.
+    fn next_id(&self) -> u64 {
+        self.next_id + 1
+    }
+
+    fn add(&mut self, reply: oneshot::Sender<Reply>) {
         // Callers that gave up (timed out, dropped) leave their sender behind; sweep them
         // now and then rather than on every call.
         if self.waiting.len() >= self.prune_at {
@@ -55,70 +90,158 @@ impl Pending {
             self.prune_at = (self.waiting.len() * 2).max(1024);
         }
         self.next_id += 1;
-        let id = self.next_id.to_string();
-        self.waiting.insert(id.clone(), reply);
-        id
+        self.waiting.insert(self.next_id, reply);
+        self.owed = self.owed.saturating_sub(1);
+    }
+
+    /// Whether other callers may send soon: some that responses woke have not sent their
+    /// next request yet, or other requests are in flight. A lone caller is not kept waiting.
+    fn busy(&self) -> bool {
+        self.owed > 0 || self.waiting.len() > 1
+    }
+
+    /// The caller waiting for the response sent under `id` (as it came back on the wire).
+    fn take(&mut self, id: &str) -> Option<oneshot::Sender<Reply>> {
+        self.waiting.remove(&id.parse::<u64>().ok()?)
+    }
+}
+
+/// The ids are this client's own counter: a multiplicative hash spreads them well enough,
+/// at a fraction of the cost of SipHash. Not exposed to what a peer chooses: a response
+/// only ever looks up ids, never inserts them.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
 /// Drives one connection until either side closes it. When it ends, every request still
 /// waiting fails at once (its reply sender is dropped) and the event stream ends.
+///
+/// Each turn waits for one thing to do and does it. Before flushing what it wrote, it takes
+/// every other request already queued; if other callers may send soon (see
+/// [`Pending::busy`]), it yields once so that they can, takes those too, and flushes them
+/// all in one write. A lone caller's request leaves at once. The socket is read one frame per
+/// turn, polled only when this task has nothing else to do (each poll costs tungstenite a
+/// read attempt).
 async fn drive(
     mut ws: Socket,
     mut requests: mpsc::UnboundedReceiver<Inbound>,
     events: mpsc::UnboundedSender<EventFrame>,
 ) {
-    let mut pending = Pending { waiting: HashMap::new(), next_id: 0, prune_at: 1024 };
-    loop {
-        let outgoing = tokio::select! {
+    let mut pending = Pending::new();
+    'connection: loop {
+        // Whether frames were queued on the socket and not flushed yet.
+        let mut unflushed = false;
+        tokio::select! {
+            biased;
             frame = requests.recv() => match frame {
-                Some(frame) => encode_outgoing(frame, &mut pending),
+                Some(frame) => {
+                    if !send(&mut ws, frame, &mut pending, &mut unflushed).await {
+                        break 'connection;
+                    }
+                }
                 None => {
                     let _ = ws.close(None).await;
-                    break;
+                    break 'connection;
                 }
             },
-            message = ws.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    if !on_text(text.as_str(), &mut pending, &events) {
-                        break;
-                    }
-                    None
+            message = ws.next() => {
+                if !on_message(message, &mut pending, &events) {
+                    break 'connection;
                 }
-                Some(Ok(Message::Close(frame))) => {
-                    tracing::debug!(?frame, "the server closed the connection");
-                    break;
-                }
-                Some(Ok(_)) => None,
-                Some(Err(e)) => {
-                    tracing::debug!(error = %e, "websocket read failed");
-                    break;
-                }
-                None => break,
-            },
-        };
-        if let Some(message) = outgoing {
-            if ws.send(message).await.is_err() {
-                break;
             }
+        }
+        let mut yielded = false;
+        loop {
+            match requests.try_recv() {
+                Ok(frame) => {
+                    if !send(&mut ws, frame, &mut pending, &mut unflushed).await {
+                        break 'connection;
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    let _ = ws.close(None).await;
+                    break 'connection;
+                }
+                Err(mpsc::error::TryRecvError::Empty)
+                    if unflushed && !yielded && pending.busy() =>
+                {
+                    // Whoever has not sent by now will not be waited for again.
+                    pending.owed = 0;
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+            }
+        }
+        if unflushed && ws.flush().await.is_err() {
+            break;
         }
     }
 }
 
+/// Queues one frame on the socket, unflushed; `false` when the socket failed.
+async fn send(
+    ws: &mut Socket,
+    frame: Inbound,
+    pending: &mut Pending,
+    unflushed: &mut bool,
+) -> bool {
+    match encode_outgoing(frame, pending) {
+        Some(message) => {
+            *unflushed = true;
+            ws.feed(message).await.is_ok()
+        }
+        None => true,
+    }
+}
+
+/// Handles what the socket read; `false` when the connection is over.
+fn on_message(
+    message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    pending: &mut Pending,
+    events: &mpsc::UnboundedSender<EventFrame>,
+) -> bool {
+    match message {
+        Some(Ok(Message::Text(text))) => on_text(text.as_str(), pending, events),
+        Some(Ok(Message::Close(frame))) => {
+            tracing::debug!(?frame, "the server closed the connection");
+            false
+        }
+        Some(Ok(_)) => true,
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "websocket read failed");
+            false
+        }
+        None => false,
+    }
+}
+
 fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = pending.size.buffer();
     match frame {
         Inbound::Request(request) => {
-            let written = {
-                let id = pending.next_id + 1;
-                wire::encode_request(
-                    &mut out,
-                    &id.to_string(),
-                    &request.name,
-                    &request.payload,
-                    &request.context,
-                )
-            };
+            let written = wire::encode_request(
+                &mut out,
+                pending.next_id(),
+                &request.name,
+                &request.payload,
+                &request.context,
+            );
             if let Err(e) = written {
                 let error = DecodeError { path: None, reason: format!("cannot serialise it: {e}") };
                 let _ = request.reply.send(Err(WireError::invalid_payload(&request.name, &error)));
@@ -135,16 +258,19 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
             }
         }
     }
+    pending.size.saw(out.len());
     String::from_utf8(out).ok().map(|text| Message::Text(text.into()))
 }
 
 /// Handles one text frame from the server; `false` when the client is gone.
 fn on_text(text: &str, pending: &mut Pending, events: &mpsc::UnboundedSender<EventFrame>) -> bool {
     match wire::decode(text) {
-        Ok(Frame::Response { id, result }) => match pending.waiting.remove(&id) {
+        Ok(Frame::Response { id, result }) => match pending.take(&id) {
             Some(reply) => {
                 // The caller may have given up already; nothing to do then.
-                let _ = reply.send(result.map(Payload::Json));
+                if reply.send(result.map(Payload::Json)).is_ok() {
+                    pending.owed += 1;
+                }
             }
             None => tracing::debug!(request_id = %id, "response to a request nobody waits for"),
         },

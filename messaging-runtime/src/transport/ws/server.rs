@@ -7,7 +7,7 @@ use std::future::Future;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::value::RawValue;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -32,6 +32,7 @@ pub(super) async fn accept_loop(
                 tokio::spawn(async move {
                     // Small frames should leave at once, not wait for Nagle's algorithm.
                     let _ = stream.set_nodelay(true);
+                    let stream = super::buffered(stream);
                     match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
                         Ok(ws) => serve_socket(ws, peer.to_string(), &links).await,
                         Err(e) => tracing::debug!(%peer, error = %e, "websocket handshake failed"),
@@ -46,7 +47,7 @@ pub(super) async fn accept_loop(
     }
 }
 
-type Socket = WebSocketStream<TcpStream>;
+type Socket = WebSocketStream<super::Buffered>;
 
 /// What one turn of the loop decided.
 enum Step {
@@ -55,6 +56,14 @@ enum Step {
     Close(Option<CloseFrame>),
 }
 
+/// Drives one connection: frames in, answers and events out.
+///
+/// Each turn waits for one thing to do, then also writes every other answer and event that
+/// is ready without waiting, and flushes once when nothing more is ready: under load many
+/// frames leave in one write, and a lone answer still leaves at once. Frames are read one
+/// per turn (a read answers nothing by itself, so there is nothing to gain from reading
+/// ahead), which also polls the socket only when this task has nothing else to do: each
+/// poll costs tungstenite a read attempt.
 async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSender<ServerLink>) {
     let (inbound, server_inbound) = mpsc::unbounded_channel();
     let (server_outbound, mut events) = mpsc::unbounded_channel();
@@ -67,41 +76,85 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
         let _ = ws.close(None).await;
         return;
     }
-    let mut replies = FuturesUnordered::new();
-    loop {
-        let step = tokio::select! {
-            message = ws.next() => on_message(message, &inbound, &mut replies),
-            Some((id, reply)) = replies.next(), if !replies.is_empty() => match reply {
-                Some(reply) => answer(&id, &reply),
-                None => Step::Nothing,
-            },
-            event = events.recv() => match event {
-                Some(event) => encode(|out| wire::encode_event(out, &event.name, &event.payload, &event.context)),
-                None => Step::Close(None),
-            },
+    let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
+    let mut size = wire::BufferSize::default();
+    'connection: loop {
+        let mut step = tokio::select! {
+            // Answers first: their callers wait; then the peer's frames, then events.
+            biased;
+            Some((id, reply)) = replies.next(), if !replies.is_empty() => on_reply(&id, reply, &mut size),
+            message = ws.next() => on_message(message, &inbound, &mut replies, &mut size),
+            event = events.recv() => on_event(event, &mut size),
         };
-        let sent = match step {
-            Step::Write(message) => ws.send(message).await,
-            Step::Nothing => Ok(()),
-            Step::Close(frame) => {
-                let _ = ws.close(frame).await;
-                break;
+        loop {
+            match step {
+                Step::Write(message) => {
+                    if ws.feed(message).await.is_err() {
+                        break 'connection;
+                    }
+                }
+                Step::Nothing => {}
+                Step::Close(frame) => {
+                    let _ = ws.close(frame).await;
+                    break 'connection;
+                }
             }
-        };
-        if sent.is_err() {
+            step = match ready_now(&mut replies, &mut events, &mut size) {
+                Some(step) => step,
+                None => break,
+            };
+        }
+        if ws.flush().await.is_err() {
             break;
         }
     }
     tracing::debug!(%peer, "websocket connection closed");
 }
 
+/// The next answer or event that is ready without waiting, if any.
+fn ready_now(
+    replies: &mut FuturesUnordered<PendingReply>,
+    events: &mut mpsc::UnboundedReceiver<EventFrame>,
+    size: &mut wire::BufferSize,
+) -> Option<Step> {
+    if !replies.is_empty() {
+        if let Some(Some((id, reply))) = replies.next().now_or_never() {
+            return Some(on_reply(&id, reply, size));
+        }
+    }
+    match events.try_recv() {
+        Ok(event) => Some(on_event(Some(event), size)),
+        Err(mpsc::error::TryRecvError::Empty) => None,
+        Err(mpsc::error::TryRecvError::Disconnected) => Some(on_event(None, size)),
+    }
+}
+
+/// The server answered (or, when it is stopping, dropped) one request.
+fn on_reply(id: &RawValue, reply: Option<Reply>, size: &mut wire::BufferSize) -> Step {
+    match reply {
+        Some(reply) => answer(id, &reply, size),
+        None => Step::Nothing,
+    }
+}
+
+/// An event for this client; `None` when the server let go of the connection.
+fn on_event(event: Option<EventFrame>, size: &mut wire::BufferSize) -> Step {
+    match event {
+        Some(event) => {
+            encode(size, |out| wire::encode_event(out, &event.name, &event.payload, &event.context))
+        }
+        None => Step::Close(None),
+    }
+}
+
 fn on_message(
     message: Option<Result<Message, WsError>>,
     inbound: &mpsc::UnboundedSender<Inbound>,
     replies: &mut FuturesUnordered<PendingReply>,
+    size: &mut wire::BufferSize,
 ) -> Step {
     match message {
-        Some(Ok(Message::Text(text))) => on_text(text.as_str(), inbound, replies),
+        Some(Ok(Message::Text(text))) => on_text(text.as_str(), inbound, replies, size),
         Some(Ok(Message::Binary(bytes))) => {
             let id = std::str::from_utf8(&bytes).ok().and_then(|text| match wire::decode(text) {
                 Ok(Frame::Request { id, .. }) => Some(id),
@@ -109,7 +162,7 @@ fn on_message(
                 Err(bad) => bad.id,
             });
             let reason = "binary frames are not supported: send JSON text frames".to_owned();
-            reject(wire::BadFrame { id, reason })
+            reject(wire::BadFrame { id, reason }, size)
         }
         Some(Ok(Message::Close(_))) | None => Step::Close(None),
         Some(Ok(_)) => Step::Nothing,
@@ -129,10 +182,11 @@ fn on_text(
     text: &str,
     inbound: &mpsc::UnboundedSender<Inbound>,
     replies: &mut FuturesUnordered<PendingReply>,
+    size: &mut wire::BufferSize,
 ) -> Step {
     let frame = match wire::decode(text) {
         Ok(frame) => frame,
-        Err(bad) => return reject(bad),
+        Err(bad) => return reject(bad, size),
     };
     match frame {
         Frame::Request { id, name, payload, context } => {
@@ -146,7 +200,7 @@ fn on_text(
             if inbound.send(Inbound::Request(request)).is_err() {
                 return Step::Close(None);
             }
-            replies.push(PendingReply { id, answer });
+            replies.push(PendingReply { id: Some(id), answer });
             Step::Nothing
         }
         Frame::Event { name, payload, context } => {
@@ -157,18 +211,19 @@ fn on_text(
             }
             Step::Nothing
         }
-        Frame::Response { .. } => reject(wire::BadFrame {
-            id: wire::read_request_id(text),
-            reason: "a server does not take `response` frames: send `request` or `event`".into(),
-        }),
+        Frame::Response { .. } => {
+            let id = wire::read_request_id(text);
+            let reason = "a server does not take `response` frames: send `request` or `event`";
+            reject(wire::BadFrame { id, reason: reason.into() }, size)
+        }
     }
 }
 
 /// Answers an unreadable frame with `BAD_MESSAGE` when it carries a request id; otherwise
 /// there is no one to answer, so it is logged and dropped.
-fn reject(bad: wire::BadFrame) -> Step {
+fn reject(bad: wire::BadFrame, size: &mut wire::BufferSize) -> Step {
     match bad.id {
-        Some(id) => answer(&id, &Err(wire::bad_message(&bad.reason))),
+        Some(id) => answer(&id, &Err(wire::bad_message(&bad.reason)), size),
         None => {
             tracing::warn!(reason = %bad.reason, "dropped a frame with no readable request id");
             Step::Nothing
@@ -176,14 +231,19 @@ fn reject(bad: wire::BadFrame) -> Step {
     }
 }
 
-fn answer(id: &RawValue, reply: &Reply) -> Step {
-    encode(|out| wire::encode_response(out, id, reply))
+fn answer(id: &RawValue, reply: &Reply, size: &mut wire::BufferSize) -> Step {
+    encode(size, |out| wire::encode_response(out, id, reply))
 }
 
 /// Encodes a frame into a text message; a value that cannot be serialised is logged.
-fn encode(write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>) -> Step {
-    let mut out = Vec::with_capacity(256);
-    match write(&mut out).map(|()| String::from_utf8(out)) {
+fn encode(
+    size: &mut wire::BufferSize,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+) -> Step {
+    let mut out = size.buffer();
+    let written = write(&mut out);
+    size.saw(out.len());
+    match written.map(|()| String::from_utf8(out)) {
         Ok(Ok(text)) => Step::Write(Message::Text(text.into())),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "an encoded frame was not UTF-8");
@@ -198,7 +258,8 @@ fn encode(write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>) -> 
 
 /// The server's answer to one request, with the request id it must be sent under.
 struct PendingReply {
-    id: Box<RawValue>,
+    /// Taken when the answer comes (a completed future is not polled again).
+    id: Option<Box<RawValue>>,
     answer: oneshot::Receiver<Reply>,
 }
 
@@ -212,7 +273,9 @@ impl Future for PendingReply {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         let reply = std::task::ready!(self.answer.poll_unpin(cx)).ok();
-        let id = std::mem::replace(&mut self.id, RawValue::NULL.to_owned());
-        std::task::Poll::Ready((id, reply))
+        match self.id.take() {
+            Some(id) => std::task::Poll::Ready((id, reply)),
+            None => std::task::Poll::Pending,
+        }
     }
 }

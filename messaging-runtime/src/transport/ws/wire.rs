@@ -10,6 +10,9 @@
 //! Decoding reads each field on its own, so one malformed field still leaves the request id
 //! readable for the error answer; payloads stay raw JSON until dispatch picks their type.
 
+use std::borrow::Cow;
+use std::io::Write as _;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -22,11 +25,11 @@ pub(crate) const BAD_MESSAGE: &str = crate::error::codes::BAD_MESSAGE;
 
 /// A frame read off the wire.
 #[derive(Debug)]
-pub(crate) enum Frame {
+pub(crate) enum Frame<'a> {
     /// A request: its id is kept as the raw JSON the peer sent, to be echoed exactly.
     Request { id: Box<RawValue>, name: String, payload: Box<RawValue>, context: MessageContext },
     /// A response to one of our requests.
-    Response { id: String, result: Result<Box<RawValue>, WireError> },
+    Response { id: Cow<'a, str>, result: Result<Box<RawValue>, WireError> },
     /// An event.
     Event { name: String, payload: Box<RawValue>, context: MessageContext },
 }
@@ -60,8 +63,73 @@ struct Fields<'a> {
     error: Option<&'a RawValue>,
 }
 
+/// The frame shapes read in one pass: the context and a failed response's error are decoded
+/// in place, and nothing is copied but what the frame keeps. Any frame this does not read
+/// exactly as [`decode_fields`] would goes through that instead, which says what is wrong.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Shape<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    request_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    context: Option<MessageContext>,
+    success: Option<bool>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    error: Option<WireError>,
+}
+
 /// Reads one text frame.
-pub(crate) fn decode(text: &str) -> Result<Frame, BadFrame> {
+pub(crate) fn decode(text: &str) -> Result<Frame<'_>, BadFrame> {
+    match serde_json::from_str::<Shape<'_>>(text).ok().and_then(Shape::into_frame) {
+        Some(frame) => Ok(frame),
+        None => decode_fields(text),
+    }
+}
+
+impl<'a> Shape<'a> {
+    /// The frame, when it is one of the shapes exactly as [`decode_fields`] reads it.
+    fn into_frame(self) -> Option<Frame<'a>> {
+        let non_empty = |s: Cow<'_, str>| (!s.is_empty()).then(|| s.into_owned());
+        match &*self.kind {
+            "request" => Some(Frame::Request {
+                id: self.request_id?.to_owned(),
+                name: non_empty(self.request_type?)?,
+                payload: payload_or_null(self.payload),
+                context: self.context.unwrap_or_default(),
+            }),
+            "event" => Some(Frame::Event {
+                name: non_empty(self.event?)?,
+                payload: payload_or_null(self.payload),
+                context: self.context.unwrap_or_default(),
+            }),
+            "response" => {
+                // The id as a string with nothing to unescape; anything else goes the long way.
+                let id = self.request_id?.get().strip_prefix('"')?.strip_suffix('"')?;
+                if id.is_empty() || id.contains(['\\', '"']) {
+                    return None;
+                }
+                let result = match self.success? {
+                    true => Ok(payload_or_null(self.data)),
+                    false => Err(self.error?),
+                };
+                Some(Frame::Response { id: Cow::Borrowed(id), result })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Reads one text frame field by field, so that what is wrong with it can be told, with the
+/// request id when it has a readable one.
+fn decode_fields(text: &str) -> Result<Frame<'static>, BadFrame> {
     let fields: Fields<'_> = serde_json::from_str(text)
         .map_err(|e| BadFrame { id: None, reason: format!("frame is not a JSON object: {e}") })?;
     let id = fields.request_id.map(ToOwned::to_owned);
@@ -91,7 +159,7 @@ pub(crate) fn decode(text: &str) -> Result<Frame, BadFrame> {
     }
 }
 
-fn decode_response(fields: &Fields<'_>) -> Result<Frame, String> {
+fn decode_response(fields: &Fields<'_>) -> Result<Frame<'static>, String> {
     let id = string(fields.request_id, "requestId")?;
     let result = match fields.success {
         Some(true) => Ok(payload_or_null(fields.data)),
@@ -102,7 +170,7 @@ fn decode_response(fields: &Fields<'_>) -> Result<Frame, String> {
         }
         None => return Err("response frame has no boolean `success`".into()),
     };
-    Ok(Frame::Response { id, result })
+    Ok(Frame::Response { id: Cow::Owned(id), result })
 }
 
 fn string(raw: Option<&RawValue>, field: &str) -> Result<String, String> {
@@ -135,13 +203,12 @@ pub(crate) fn read_request_id(text: &str) -> Option<Box<RawValue>> {
 /// Writes `{"type":"request",...}` into `out`.
 pub(crate) fn encode_request(
     out: &mut Vec<u8>,
-    id: &str,
+    id: u64,
     name: &str,
     payload: &Payload,
     context: &MessageContext,
 ) -> Result<(), serde_json::Error> {
-    out.extend_from_slice(br#"{"type":"request","requestId":"#);
-    serde_json::to_writer(&mut *out, id)?;
+    write!(out, r#"{{"type":"request","requestId":"{id}""#).map_err(serde_json::Error::io)?;
     out.extend_from_slice(br#","requestType":"#);
     serde_json::to_writer(&mut *out, name)?;
     out.extend_from_slice(br#","payload":"#);
@@ -194,4 +261,22 @@ pub(crate) fn encode_event(
 /// The `BAD_MESSAGE` (400) answer to a frame that could not be read.
 pub(crate) fn bad_message(reason: &str) -> WireError {
     WireError::new(BAD_MESSAGE, 400, format!("bad message: {reason}"))
+}
+
+/// Sizes the buffer each frame is encoded into after the frames before it, so that encoding
+/// seldom has to grow (and copy) its buffer.
+#[derive(Debug, Default)]
+pub(crate) struct BufferSize(usize);
+
+impl BufferSize {
+    /// A buffer as large as the frames of late, with room to spare.
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        Vec::with_capacity((self.0 + self.0 / 8).max(256))
+    }
+
+    /// Remembers the size of a frame just encoded (within reason: one huge frame should not
+    /// make every buffer after it huge).
+    pub(crate) fn saw(&mut self, len: usize) {
+        self.0 = len.min(64 * 1024);
+    }
 }

@@ -1,0 +1,77 @@
+//! The guide's notification service as a process of its own: it subscribes to the order
+//! service at `--orders` and prints one line per e-mail as it goes out.
+//!
+//! ```sh
+//! cargo run -p examples --example notification-service -- --orders ws://127.0.0.1:43522/
+//! ```
+//!
+//! It serves nothing, so it takes no `--listen`. The first line of output says it is
+//! subscribed: from then on no order event is missed. It runs until Ctrl-C or SIGTERM, and
+//! stops with a failure status when the order service goes away (the client does not
+//! reconnect).
+
+use std::process::ExitCode;
+
+use contracts::order::{GetOrderById, OrderServiceClient};
+use examples::cli::{self, Flag, Spec};
+use examples::notification_service::SOURCE;
+use examples::NotificationService;
+use messaging_runtime::{CallError, Client, ConnectionStatus};
+
+const SPEC: Spec = Spec {
+    name: "notification-service",
+    about: "The notification service on its own: e-mails customers about every order event.",
+    flags: &[
+        Flag::value("--orders", "URL", "the order service, e.g. ws://127.0.0.1:43522/").required(),
+        Flag::switch("--exit-on-stdin-close", "also stop when stdin reaches its end"),
+    ],
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = SPEC.parse_or_exit();
+    let address = args.required("--orders");
+    let orders = match connect(address).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            eprintln!("notification-service: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let notifications = NotificationService::start(&orders);
+    cli::announce(&format!(
+        "notification-service: subscribed to orderCreated, orderStatusChanged, orderShipped at {address}"
+    ));
+    let mut status = orders.inner().watch_status();
+    let gone = status.wait_for(|s| *s == ConnectionStatus::Disconnected);
+    let code = tokio::select! {
+        why = cli::stop_signal(args.switch("--exit-on-stdin-close")) => {
+            cli::announce(&format!("notification-service: {why}, stopping"));
+            ExitCode::SUCCESS
+        }
+        _ = gone => {
+            eprintln!("notification-service: the order service at {address} went away");
+            ExitCode::FAILURE
+        }
+    };
+    let sent = notifications.sent().len();
+    notifications.stop();
+    cli::announce(&format!("notification-service: {sent} e-mails sent"));
+    code
+}
+
+/// Connects to the order service and makes one round trip, so the server has registered
+/// this connection (and will send it every event) before the service says it is ready.
+async fn connect(address: &str) -> Result<OrderServiceClient, String> {
+    let client = Client::builder()
+        .source(SOURCE)
+        .connect(address)
+        .await
+        .map_err(|e| format!("cannot reach the order service at {address}: {e}"))?;
+    let orders = OrderServiceClient::from_client(client);
+    let probe = GetOrderById { order_id: "notification-service-probe".into() };
+    match orders.get_order_by_id(probe).await {
+        Ok(_) | Err(CallError::Contract(_)) => Ok(orders),
+        Err(e) => Err(format!("the order service at {address} does not answer: {e}")),
+    }
+}

@@ -1,0 +1,75 @@
+//! Interop with the TypeScript clients: `tests/node/interop.mjs`, a Node client written
+//! against the wire protocol of the guide's TypeScript WebSocket adapter, runs against the
+//! Rust order service over `ws://` and must pass every check (typed errors with code,
+//! message and status; createOrder with its orderCreated event; getOrderById; BAD_MESSAGE,
+//! INVALID_PAYLOAD and UNKNOWN_REQUEST_TYPE answers).
+//!
+//! Needs Node and the client's dependencies: `npm ci --prefix tests/node`. Without them the
+//! test fails and says so.
+
+#[path = "support/process.rs"]
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use process::ChildProcess;
+
+/// Bounds the whole Node run (the client cuts itself off after 30 s).
+const RUN: Duration = Duration::from_secs(60);
+
+/// The Node client's directory.
+fn node_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
+}
+
+/// Fails with what to do when Node or the client's dependencies are missing.
+async fn require_node() {
+    let setup = "run `npm ci --prefix tests/node` from the repository root (Node 18 or later)";
+    let mut command = Command::new("node");
+    command.arg("--version");
+    let works = match ChildProcess::try_spawn("node --version", command) {
+        Ok(mut version) => version.wait_exit(RUN).await.is_some_and(|status| status.success()),
+        Err(_) => false,
+    };
+    assert!(works, "the Node interop test needs `node` on the PATH: install Node, then {setup}");
+    let ws = node_dir().join("node_modules").join("ws");
+    assert!(
+        ws.is_dir(),
+        "the Node interop test needs the client's dependencies ({} is missing): {setup}",
+        ws.display()
+    );
+}
+
+/// Runs `node tests/node/interop.mjs <url> [suites]` and fails with its output unless every
+/// check passed.
+async fn run_interop(url: &str, suites: &[&str]) {
+    let mut command = Command::new("node");
+    command.current_dir(node_dir()).arg("interop.mjs").arg(url).args(suites);
+    let mut node = ChildProcess::spawn("node interop.mjs", command);
+    let status = node.wait_exit(RUN).await;
+    let transcript = node.transcript();
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("the Node client failed ({status})\n{transcript}"),
+        None => panic!("the Node client did not finish within {RUN:?}\n{transcript}"),
+    }
+    let summary = node.seen().last().cloned().unwrap_or_default();
+    assert!(summary.contains("checks passed"), "no summary line\n{transcript}");
+    assert!(!node.seen().iter().any(|l| l.starts_with("not ok")), "{transcript}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_order_service() {
+    require_node().await;
+    let products = examples::start_product_service("ws://127.0.0.1:0")
+        .await
+        .expect("the product service starts");
+    let orders = examples::start_order_service("ws://127.0.0.1:0", products.address())
+        .await
+        .expect("the order service starts");
+    run_interop(orders.address(), &["orders"]).await;
+    orders.stop().await;
+    products.stop().await;
+}

@@ -1,0 +1,201 @@
+//! The microservices as separate processes over `ws://`: the `product-service`,
+//! `order-service` and `notification-service` examples run as child processes on ephemeral
+//! ports; an order runs through its lifecycle through a Rust client, and the notification
+//! service's output shows an e-mail for every event.
+
+#[path = "support/process.rs"]
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use contracts::order::{
+    Address, CreateOrder, Order, OrderLine, OrderServiceClient, OrderStatus, TrackingInfo,
+    UpdateOrderStatus,
+};
+use contracts::product::{GetProductById, ProductServiceClient};
+use messaging_runtime::Client;
+use process::ChildProcess;
+use tokio::sync::OnceCell;
+
+/// Bounds every wait on a service: its first line, an e-mail, a call, its exit.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Bounds building the examples (a no-op after `cargo test --workspace` built them).
+const BUILD: Duration = Duration::from_secs(600);
+
+const EXAMPLES: [&str; 3] = ["product-service", "order-service", "notification-service"];
+
+/// Builds the three examples once per test binary and returns the directory they are in.
+async fn examples_dir() -> &'static Path {
+    static BUILT: OnceCell<PathBuf> = OnceCell::const_new();
+    BUILT.get_or_init(build_examples).await
+}
+
+/// Builds the examples with the same cargo, profile and workspace-wide feature set as
+/// `cargo test --workspace`, which makes this a no-op when that command is what runs the
+/// test, and keeps the binaries fresh when only this test runs.
+async fn build_examples() -> PathBuf {
+    // This test runs as target/<profile dir>/deps/processes-<hash>.
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir =
+        exe.parent().and_then(Path::parent).expect("the test runs from target/<profile>/deps");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(["build", "--workspace", "--profile"]);
+    command.arg(&profile);
+    for name in EXAMPLES {
+        command.args(["--example", name]);
+    }
+    let mut build = ChildProcess::spawn("cargo build", command);
+    match build.wait_exit(BUILD).await {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("building the examples failed ({status})\n{}", build.transcript()),
+        None => panic!("building the examples took over {BUILD:?}\n{}", build.transcript()),
+    }
+    let dir = profile_dir.join("examples");
+    for name in EXAMPLES {
+        let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        assert!(binary.is_file(), "cargo built {name}, but {} is missing", binary.display());
+    }
+    dir
+}
+
+/// Starts example `name` with `args`, stopping when its stdin closes.
+async fn start(name: &str, args: &[&str]) -> ChildProcess {
+    let binary = examples_dir().await.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut command = Command::new(binary);
+    command.args(args).arg("--exit-on-stdin-close");
+    ChildProcess::spawn(name, command)
+}
+
+/// Starts a service with `--listen ws://127.0.0.1:0` and reads the address it bound from
+/// its first line.
+async fn start_listening(name: &str, args: &[&str]) -> (ChildProcess, String) {
+    let mut service = start(name, &[&["--listen", "ws://127.0.0.1:0"], args].concat()).await;
+    let address = service.next_line(WAIT).await;
+    let port = address
+        .strip_prefix("ws://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|port| port.parse::<u16>().ok());
+    assert!(
+        port.is_some_and(|port| port != 0),
+        "{name}'s first line must be the bound address, like ws://127.0.0.1:43521/, not {address:?}"
+    );
+    (service, address)
+}
+
+async fn connect(address: &str) -> Client {
+    Client::builder().timeout(WAIT).connect(address).await.expect("the service accepts clients")
+}
+
+/// Creates an order for `customer` and moves it through processing, shipped (with
+/// `tracking`) and delivered.
+async fn lifecycle(orders: &OrderServiceClient, customer: &str, tracking: &TrackingInfo) -> Order {
+    let request = CreateOrder {
+        customer_id: customer.into(),
+        items: vec![OrderLine { product_id: "p-keyboard".into(), quantity: 2 }],
+        shipping_address: Address {
+            name: "Ada Lovelace".into(),
+            street: "1 Analytical Engine Way".into(),
+            city: "London".into(),
+            state: "Greater London".into(),
+            postal_code: "N1 9GU".into(),
+            country: "UK".into(),
+        },
+    };
+    let order = orders.create_order(request).await.expect("the order is created");
+    assert_eq!(order.status, OrderStatus::Pending);
+    let steps = [
+        (OrderStatus::Processing, None),
+        (OrderStatus::Shipped, Some(tracking.clone())),
+        (OrderStatus::Delivered, None),
+    ];
+    for (status, tracking_info) in steps {
+        let request = UpdateOrderStatus { order_id: order.id.clone(), status, tracking_info };
+        let updated = orders.update_order_status(request).await.expect("the transition is valid");
+        assert_eq!(updated.status, status);
+    }
+    order
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_runs_through_services_in_separate_processes() {
+    let (mut products, products_url) = start_listening("product-service", &[]).await;
+    let (mut orders, orders_url) =
+        start_listening("order-service", &["--products", &products_url]).await;
+    let mut notifications = start("notification-service", &["--orders", &orders_url]).await;
+    let ready = notifications.next_line(WAIT).await;
+    assert!(
+        ready.starts_with("notification-service: subscribed"),
+        "unexpected first line {ready:?}"
+    );
+
+    let client = OrderServiceClient::from_client(connect(&orders_url).await);
+    let tracking = TrackingInfo {
+        tracking_number: "1Z999AA10123456784".into(),
+        carrier: "UPS".into(),
+        estimated_delivery: 1_900_000_000_000,
+    };
+    let order = lifecycle(&client, "c-processes", &tracking).await;
+    let id = &order.id;
+
+    let products_client = ProductServiceClient::from_client(connect(&products_url).await);
+    let keyboard = GetProductById { product_id: "p-keyboard".into() };
+    let stock = products_client.get_product_by_id(keyboard).await.expect("the product exists");
+    assert_eq!(stock.stock, 8, "the order service reserved 2 of 10 keyboards in the other process");
+
+    // One e-mail per event: orderCreated, three orderStatusChanged, orderShipped. Handlers
+    // run concurrently, so the lines may come in any order.
+    let mut expected = vec![
+        format!("Sending order confirmation email to customer c-processes for order {id} (1 item"),
+        format!("Order {id} is now processing (was pending)"),
+        format!("Order {id} is now shipped (was processing)"),
+        format!("for order {id}: tracking number 1Z999AA10123456784, carrier UPS"),
+        format!("Order {id} is now delivered (was shipped)"),
+    ];
+    for _ in 0..expected.len() {
+        let line = notifications
+            .line_where(
+                "an e-mail still expected",
+                |l| expected.iter().any(|e| l.contains(e)),
+                WAIT,
+            )
+            .await;
+        expected.retain(|e| !line.contains(e));
+    }
+    assert!(expected.is_empty(), "e-mails missing: {expected:?}\n{}", notifications.transcript());
+
+    drop((client, products_client));
+    notifications.stop(WAIT).await;
+    let last = notifications.seen().last().cloned().unwrap_or_default();
+    assert_eq!(last, "notification-service: 5 e-mails sent", "{}", notifications.transcript());
+    orders.stop(WAIT).await;
+    products.stop(WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_are_refused_with_a_clear_message() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("order-service", &["--listen", "ws://127.0.0.1:0"], "missing `--products URL`"),
+        ("product-service", &["--port", "80"], "unknown flag `--port`"),
+        ("product-service", &["--listen"], "`--listen` needs a value: `--listen URL`"),
+        ("notification-service", &["--orders", "ws://nowhere"], "invalid address"),
+    ];
+    for (name, args, message) in cases {
+        let mut service = start(name, args).await;
+        let status = service.wait_exit(WAIT).await.expect("a bad command line ends the program");
+        assert!(!status.success(), "{name} {args:?} must fail\n{}", service.transcript());
+        let transcript = service.transcript();
+        assert!(transcript.contains(message), "{name} {args:?} must say {message:?}\n{transcript}");
+    }
+    let mut help = start("order-service", &["--help"]).await;
+    let status = help.wait_exit(WAIT).await.expect("--help prints and exits");
+    assert!(status.success(), "{}", help.transcript());
+    assert!(help.seen().iter().any(|l| l.contains("--products URL")), "{}", help.transcript());
+}
