@@ -285,3 +285,16 @@ async fn publish_to_a_departed_client_is_unknown_client() {
     assert_eq!(error, PublishError::UnknownClient(id));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_broadcast_right_after_connect_reaches_the_new_client() {
+    let (server, events) = start("ev-first").await;
+    // No round trip first: `connect` returns only once the server has registered the client.
+    for round in 0..20 {
+        let client = TickerClient::connect(server.address()).await.expect("connects");
+        let mut stream = client.tick();
+        assert!(events.tick(Tick { n: round }) >= 1, "round {round}: the new client is counted");
+        assert_eq!(next(&mut stream).await.n, round);
+    }
+    server.stop().await;
+}

@@ -37,8 +37,12 @@ pub(super) async fn accept_loop(
 /// Serves one client: requests run concurrently on this task, so a slow handler does not
 /// hold up the next request, and no task is spawned per request.
 async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<Registry>) {
-    let ServerLink { mut inbound, outbound, peer } = link;
+    let ServerLink { mut inbound, outbound, peer, registered } = link;
     let client_id = registry.add(peer, outbound.clone());
+    if let Some(registered) = registered {
+        // The client may have given up connecting already; it then leaves at once.
+        let _ = registered.send(());
+    }
     let broadcaster = Broadcaster::new(Arc::clone(&registry));
     tracing::debug!(client = %client_id, "client connected");
     let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{ClientLink, Listener, ServerLink, Transport};
 use crate::error::TransportError;
@@ -73,8 +73,13 @@ impl Transport for MemoryTransport {
             .ok_or_else(|| TransportError::NotFound(address.to_owned()))?;
         let (to_server, inbound) = mpsc::unbounded_channel();
         let (outbound, events) = mpsc::unbounded_channel();
-        let link = ServerLink { inbound, outbound, peer: String::new() };
+        let (registered, ready) = oneshot::channel();
+        let link =
+            ServerLink { inbound, outbound, peer: String::new(), registered: Some(registered) };
         acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
+        // The server registers the client before it is handed back, so no broadcast made
+        // after `connect` returns can miss it.
+        ready.await.map_err(|_| TransportError::NotFound(address.to_owned()))?;
         Ok(ClientLink { outbound: to_server, events })
     }
 }

@@ -73,6 +73,10 @@ pub struct ServerLink {
     pub outbound: mpsc::UnboundedSender<EventFrame>,
     /// Where the client connects from, as the transport describes it.
     pub peer: String,
+    /// Fired by the server once the client is registered (it then receives broadcasts).
+    /// A transport waits for it before reporting the connection as established, so a
+    /// client never misses an event published right after it connected.
+    pub registered: Option<oneshot::Sender<()>>,
 }
 
 /// Accepts connections for a server.

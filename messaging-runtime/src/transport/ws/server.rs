@@ -58,12 +58,14 @@ enum Step {
 
 /// Drives one connection: frames in, answers and events out.
 ///
-/// Each turn waits for one thing to do, then also writes every other answer and event that
-/// is ready without waiting, and flushes once when nothing more is ready: under load many
-/// frames leave in one write, and a lone answer still leaves at once. Frames are read one
-/// per turn (a read answers nothing by itself, so there is nothing to gain from reading
-/// ahead), which also polls the socket only when this task has nothing else to do: each
-/// poll costs tungstenite a read attempt.
+/// Each turn waits for one thing to do, then also writes every other event and answer that
+/// is ready without waiting (up to [`MAX_BATCH`] frames), and flushes once when nothing more
+/// is ready: under load many frames leave in one write, and a lone answer still leaves at
+/// once. Events go before answers, so an event that a handler published before answering
+/// reaches the client before the answer does. Frames are read one per turn (a read answers
+/// nothing by itself, so there is nothing to gain from reading ahead), which also polls the
+/// socket only when this task has nothing else to do: each poll costs tungstenite a read
+/// attempt.
 async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSender<ServerLink>) {
     let (inbound, server_inbound) = mpsc::unbounded_channel();
     let (server_outbound, mut events) = mpsc::unbounded_channel();
@@ -71,6 +73,7 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
         inbound: server_inbound,
         outbound: server_outbound,
         peer: format!("ws://{peer}"),
+        registered: None,
     };
     if links.send(link).is_err() {
         let _ = ws.close(None).await;
@@ -79,30 +82,38 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     let mut size = wire::BufferSize::default();
     'connection: loop {
-        let mut step = tokio::select! {
-            // Answers first: their callers wait; then the peer's frames, then events.
+        let turn = tokio::select! {
             biased;
-            Some((id, reply)) = replies.next(), if !replies.is_empty() => on_reply(&id, reply, &mut size),
-            message = ws.next() => on_message(message, &inbound, &mut replies, &mut size),
-            event = events.recv() => on_event(event, &mut size),
+            Some((id, reply)) = replies.next(), if !replies.is_empty() => Turn::Reply(id, reply),
+            message = ws.next() => Turn::Message(message),
+            event = events.recv() => Turn::Event(event),
         };
-        loop {
-            match step {
-                Step::Write(message) => {
-                    if ws.feed(message).await.is_err() {
+        let mut budget = MAX_BATCH;
+        let first = match turn {
+            Turn::Reply(id, reply) => {
+                while let Some(step) = ready_event(&mut events, &mut size) {
+                    budget = budget.saturating_sub(1);
+                    if !put(&mut ws, step).await {
                         break 'connection;
                     }
                 }
-                Step::Nothing => {}
-                Step::Close(frame) => {
-                    let _ = ws.close(frame).await;
-                    break 'connection;
-                }
+                on_reply(&id, reply, &mut size)
             }
-            step = match ready_now(&mut replies, &mut events, &mut size) {
-                Some(step) => step,
-                None => break,
-            };
+            Turn::Message(message) => on_message(message, &inbound, &mut replies, &mut size),
+            Turn::Event(event) => on_event(event, &mut size),
+        };
+        let mut step = Some(first);
+        while let Some(ready) = step.take() {
+            if !put(&mut ws, ready).await {
+                break 'connection;
+            }
+            budget = budget.saturating_sub(1);
+            if budget > 0 {
+                step = match ready_event(&mut events, &mut size) {
+                    Some(event) => Some(event),
+                    None => ready_reply(&mut replies, &mut size),
+                };
+            }
         }
         if ws.flush().await.is_err() {
             break;
@@ -111,21 +122,52 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
     tracing::debug!(%peer, "websocket connection closed");
 }
 
-/// The next answer or event that is ready without waiting, if any.
-fn ready_now(
-    replies: &mut FuturesUnordered<PendingReply>,
+/// At most this many frames are written in one turn before flushing and reading again, so
+/// a flood of events cannot keep the peer's requests from being read.
+const MAX_BATCH: usize = 256;
+
+/// What one turn of the loop waited for.
+enum Turn {
+    Reply(Box<RawValue>, Option<Reply>),
+    Message(Option<Result<Message, WsError>>),
+    Event(Option<EventFrame>),
+}
+
+/// Queues one step's frame on the socket (unflushed); `false` when the connection is over.
+async fn put(ws: &mut Socket, step: Step) -> bool {
+    match step {
+        Step::Write(message) => ws.feed(message).await.is_ok(),
+        Step::Nothing => true,
+        Step::Close(frame) => {
+            let _ = ws.close(frame).await;
+            false
+        }
+    }
+}
+
+/// The next event that is ready without waiting, if any.
+fn ready_event(
     events: &mut mpsc::UnboundedReceiver<EventFrame>,
     size: &mut wire::BufferSize,
 ) -> Option<Step> {
-    if !replies.is_empty() {
-        if let Some(Some((id, reply))) = replies.next().now_or_never() {
-            return Some(on_reply(&id, reply, size));
-        }
-    }
     match events.try_recv() {
         Ok(event) => Some(on_event(Some(event), size)),
         Err(mpsc::error::TryRecvError::Empty) => None,
         Err(mpsc::error::TryRecvError::Disconnected) => Some(on_event(None, size)),
+    }
+}
+
+/// The next answer that is ready without waiting, if any.
+fn ready_reply(
+    replies: &mut FuturesUnordered<PendingReply>,
+    size: &mut wire::BufferSize,
+) -> Option<Step> {
+    if replies.is_empty() {
+        return None;
+    }
+    match replies.next().now_or_never() {
+        Some(Some((id, reply))) => Some(on_reply(&id, reply, size)),
+        _ => None,
     }
 }
 
