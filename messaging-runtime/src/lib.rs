@@ -62,7 +62,7 @@ pub mod client;
 pub mod context;
 pub mod contract;
 pub mod error;
-
+pub mod middleware;
 pub mod payload;
 pub mod server;
 pub mod transport;

@@ -6,18 +6,23 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 
 use super::context::Context;
+use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::{BoxFuture, Router};
-use crate::transport::{Inbound, Listener, ServerLink};
+use crate::middleware::{into_wire, RequestService, ServerEvent, ServerRequest, Template};
+use crate::transport::{Inbound, Listener, Reply, ServerLink};
 
 /// Accepts clients until the listener closes or the task is aborted; aborting it aborts
 /// every connection it started.
 pub(super) async fn accept_loop(
     mut listener: Box<dyn Listener>,
     router: Arc<Router>,
+    pipelines: Arc<Pipelines>,
     registry: Arc<Registry>,
 ) {
     let mut connections = JoinSet::new();
@@ -25,7 +30,7 @@ pub(super) async fn accept_loop(
         tokio::select! {
             link = listener.accept() => match link {
                 Some(link) => {
-                    connections.spawn(serve_connection(link, Arc::clone(&router), Arc::clone(&registry)));
+                    connections.spawn(serve_connection(link, Arc::clone(&router), Arc::clone(&pipelines), Arc::clone(&registry)));
                 }
                 None => break,
             },
@@ -36,7 +41,12 @@ pub(super) async fn accept_loop(
 
 /// Serves one client: requests run concurrently on this task, so a slow handler does not
 /// hold up the next request, and no task is spawned per request.
-async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<Registry>) {
+async fn serve_connection(
+    link: ServerLink,
+    router: Arc<Router>,
+    pipelines: Arc<Pipelines>,
+    registry: Arc<Registry>,
+) {
     let ServerLink { mut inbound, outbound, peer, registered } = link;
     let client_id = registry.add(peer, outbound.clone());
     if let Some(registered) = registered {
@@ -44,6 +54,8 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
         let _ = registered.send(());
     }
     let broadcaster = Broadcaster::new(Arc::clone(&registry));
+    let requests = pipelines.requests.as_ref().map(Template::get);
+    let events = pipelines.events.as_ref().map(Template::get);
     tracing::debug!(client = %client_id, "client connected");
     let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();
     // One `closed` future for the whole connection: it registers with the channel once
@@ -59,7 +71,11 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
                 let cx = |message| Context::new(message, client_id.clone(), broadcaster.clone());
                 match frame {
                     Inbound::Request(request) => {
-                        let mut call = router.dispatch(&request.name, request.payload, cx(request.context));
+                        let context = cx(request.context);
+                        let mut call = match &requests {
+                            Some(pipeline) => through(pipeline, request.name, request.payload, context),
+                            None => router.dispatch(&request.name, request.payload, context),
+                        };
                         let reply = request.reply;
                         // Most handlers answer without waiting: reply at once, and join only
                         // the ones still pending to the requests in flight. (A caller that
@@ -71,6 +87,16 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
                             Poll::Pending => in_flight.push(Box::pin(async move {
                                 let _ = reply.send(call.await);
                             })),
+                        }
+                    }
+                    Inbound::Event(event) if events.is_some() => {
+                        if let Some(pipeline) = &events {
+                            let envelope = ServerEvent { name: event.name, payload: event.payload, context: cx(event.context) };
+                            in_flight.push(Box::pin(pipeline.clone().oneshot(envelope).map(|outcome| {
+                                if let Err(e) = outcome {
+                                    tracing::warn!(error = %e, "an event layer failed");
+                                }
+                            })));
                         }
                     }
                     Inbound::Event(event) => {
@@ -93,6 +119,17 @@ async fn serve_connection(link: ServerLink, router: Arc<Router>, registry: Arc<R
     // have nowhere to go.
     while in_flight.next().await.is_some() {}
     tracing::debug!(client = %client_id, "client disconnected");
+}
+
+/// Sends a request through the server's request layers.
+fn through(
+    pipeline: &RequestService<Context>,
+    name: std::borrow::Cow<'static, str>,
+    payload: crate::payload::Payload,
+    context: Context,
+) -> BoxFuture<Reply> {
+    let request = ServerRequest { name, payload, context };
+    Box::pin(pipeline.clone().oneshot(request).map(|answer| answer.map_err(into_wire)))
 }
 
 /// Polls a future once, with a waker that does nothing. A future still pending is then

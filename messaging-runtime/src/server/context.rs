@@ -30,6 +30,11 @@ impl Context {
         &self.message
     }
 
+    /// The sender's context, for a middleware layer to change before the handler sees it.
+    pub fn message_mut(&mut self) -> &mut MessageContext {
+        &mut self.message
+    }
+
     /// The sender's context, by value.
     pub fn into_message(self) -> MessageContext {
         self.message

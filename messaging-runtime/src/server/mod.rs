@@ -2,6 +2,7 @@
 
 mod connection;
 pub(crate) mod context;
+mod pipeline;
 pub(crate) mod registry;
 pub(crate) mod router;
 
@@ -11,8 +12,13 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use crate::contract::Event;
+use tower::util::BoxCloneService;
+use tower::{Layer, Service as TowerService};
+
+use crate::contract::{Event, Request};
 use crate::error::TransportError;
+use crate::middleware::{BoxError, EventService, RequestService, ServerEvent, ServerRequest};
+use crate::payload::Payload;
 use crate::transport::{transport_for, Listener};
 
 pub use context::Context;
@@ -25,6 +31,7 @@ pub struct Server {
     listener: Box<dyn Listener>,
     router: Router,
     registry: Arc<registry::Registry>,
+    layers: pipeline::Layers,
 }
 
 impl fmt::Debug for Server {
@@ -58,7 +65,12 @@ impl Server {
     /// Binds `address` (`memory://name`, or any registered scheme).
     pub async fn bind(address: &str) -> Result<Self, TransportError> {
         let listener = transport_for(address)?.bind(address).await?;
-        Ok(Self { listener, router: Router::default(), registry: Arc::default() })
+        Ok(Self {
+            listener,
+            router: Router::default(),
+            registry: Arc::default(),
+            layers: pipeline::Layers::default(),
+        })
     }
 
     /// Serves a contract: `server.serve(OrderServiceServer::new(orders))`.
@@ -78,6 +90,53 @@ impl Server {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.router.event(handler);
+        self
+    }
+
+    /// Runs every request through `layer` (any [`tower::Layer`], or [`crate::middleware::from_fn`]).
+    /// Layers run in registration order: the first one registered sees the request first.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<RequestService<Context>> + Send + 'static,
+        L::Service: TowerService<ServerRequest, Response = Payload, Error = BoxError>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as TowerService<ServerRequest>>::Future: Send + 'static,
+    {
+        self.layers.requests.push(Box::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
+    /// Runs requests of type `R` only through `layer`, inside the layers for every request.
+    #[must_use]
+    pub fn layer_for<R, L>(mut self, layer: L) -> Self
+    where
+        R: Request,
+        L: Layer<RequestService<Context>> + Send + 'static,
+        L::Service: TowerService<ServerRequest, Response = Payload, Error = BoxError>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as TowerService<ServerRequest>>::Future: Send + 'static,
+    {
+        let layers = self.layers.per_type.entry(R::NAME).or_default();
+        layers.push(Box::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
+    /// Runs every event a client emits through `layer` before its handlers; a layer that
+    /// does not call on drops the event.
+    #[must_use]
+    pub fn event_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<EventService<Context>> + Send + 'static,
+        L::Service:
+            TowerService<ServerEvent, Response = (), Error = BoxError> + Clone + Send + 'static,
+        <L::Service as TowerService<ServerEvent>>::Future: Send + 'static,
+    {
+        self.layers.events.push(Box::new(move |inner| BoxCloneService::new(layer.layer(inner))));
         self
     }
 
@@ -101,9 +160,12 @@ impl Server {
         let contracts = self.router.contracts().iter().map(|c| c.name).collect::<Vec<_>>();
         tracing::info!(%address, ?contracts, "server started");
         let broadcaster = self.broadcaster();
+        let router = Arc::new(self.router);
+        let pipelines = Arc::new(self.layers.build(&router));
         let acceptor = tokio::spawn(connection::accept_loop(
             self.listener,
-            Arc::new(self.router),
+            router,
+            pipelines,
             Arc::clone(&self.registry),
         ));
         Ok(RunningServer {
