@@ -11,7 +11,8 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use messaging_runtime::middleware::{
-    from_fn, reject, BoxError, FromFnLayer, Next, ServerEvent, ServerRequest,
+    from_fn, reject, BoxError, ClientEvent, ClientRequest, FromFnLayer, Next, ServerEvent,
+    ServerRequest,
 };
 use messaging_runtime::payload::Payload;
 use messaging_runtime::prelude::*;
@@ -299,5 +300,70 @@ async fn an_event_layer_can_drop_events_before_their_handlers() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(heard.lock().expect("heard").clone(), ["friend", "neighbour"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_layers_see_every_outgoing_request_and_can_answer_early() {
+    let service = Arc::new(Greeter1::default());
+    let server = Server::bind("memory://mw-client").await.expect("binds");
+    let server =
+        server.serve(GreeterServer::new(Arc::clone(&service))).start().await.expect("starts");
+    let tagging = from_fn(|mut request: ClientRequest, next: Next<ClientRequest>| async move {
+        request.context.metadata.insert("tag".into(), "from-the-client".into());
+        next.run(request).await
+    });
+    let offline_ping = from_fn(|request: ClientRequest, next: Next<ClientRequest>| async move {
+        if request.name == "ping" {
+            return Ok(Payload::typed(7_u8));
+        }
+        next.run(request).await
+    });
+    let client = Client::builder()
+        .timeout(WAIT)
+        .layer(tagging)
+        .layer(offline_ping)
+        .connect(server.address())
+        .await
+        .expect("connects");
+    let client = GreeterClient::from_client(client);
+    assert_eq!(
+        client.greet(greet("ada", 0)).await.expect("answered"),
+        "hello ada (from-the-client)"
+    );
+    assert_eq!(client.ping(Ping {}).await.expect("answered by the layer"), 7);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_event_layers_filter_incoming_events_in_order() {
+    let service = Arc::new(Greeter1::default());
+    let server = Server::bind("memory://mw-client-events").await.expect("binds");
+    let events = GreeterEvents::new(server.broadcaster());
+    let server =
+        server.serve(GreeterServer::new(Arc::clone(&service))).start().await.expect("starts");
+    let no_strangers = from_fn(|event: ClientEvent, next: Next<ClientEvent, ()>| async move {
+        let text = event.payload.to_json().map(|raw| raw.get().to_owned()).unwrap_or_default();
+        if text.contains("stranger") {
+            Ok(())
+        } else {
+            next.run(event).await
+        }
+    });
+    let client = Client::builder()
+        .event_layer(no_strangers)
+        .connect(server.address())
+        .await
+        .expect("connects");
+    let client = GreeterClient::from_client(client);
+    let mut waves = client.waved();
+    for who in ["friend", "stranger", "neighbour"] {
+        events.waved(Waved { who: who.into() });
+    }
+    for expected in ["friend", "neighbour"] {
+        let (waved, _) =
+            tokio::time::timeout(WAIT, waves.recv()).await.expect("in time").expect("open");
+        assert_eq!(waved.who, expected);
+    }
     server.stop().await;
 }

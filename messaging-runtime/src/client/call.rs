@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::deadlines::{Elapsed, Expiring};
+use super::pipeline::Answer;
 use super::Client;
 use crate::context::MessageContext;
 use crate::contract::{ErrorCode, Request};
 use crate::error::CallError;
+use crate::middleware::ClientRequest;
 use crate::payload::Payload;
-use crate::transport::{Inbound, Reply, RequestFrame};
+use crate::transport::{Inbound, RequestFrame};
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
 #[must_use = "a call does nothing until it is awaited"]
@@ -89,7 +91,7 @@ enum State<'a> {
         timeout: Option<Duration>,
     },
     /// Sent; waiting for the answer or the deadline.
-    Waiting { response: Expiring<'a, oneshot::Receiver<Reply>>, timeout: Duration },
+    Waiting { response: Expiring<'a, Answer>, timeout: Duration },
     /// Answered (or failed to send).
     Done,
 }
@@ -123,12 +125,21 @@ impl State<'_> {
         let mut context = context.unwrap_or_else(|| client.new_context());
         let timeout = effective_timeout(client, timeout, &context);
         context.deadline = Instant::now().checked_add(timeout);
-        let (reply, response) = oneshot::channel();
-        let frame = RequestFrame { name: Cow::Borrowed(name), payload, context, reply };
-        if !client.send(Inbound::Request(frame)) {
-            return None;
-        }
-        let response = client.inner.deadlines.wait(response, expiry(timeout));
+        let answer = match &client.inner.requests {
+            Some(pipeline) => {
+                let request = ClientRequest { name: Cow::Borrowed(name), payload, context };
+                Answer::piped(pipeline.get(), request)
+            }
+            None => {
+                let (reply, response) = oneshot::channel();
+                let frame = RequestFrame { name: Cow::Borrowed(name), payload, context, reply };
+                if !client.send(Inbound::Request(frame)) {
+                    return None;
+                }
+                Answer::Direct(response)
+            }
+        };
+        let response = client.inner.deadlines.wait(answer, expiry(timeout));
         Some(State::Waiting { response, timeout })
     }
 }

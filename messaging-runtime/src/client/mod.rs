@@ -2,6 +2,7 @@
 
 mod call;
 mod deadlines;
+mod pipeline;
 mod subscription;
 
 use std::borrow::Cow;
@@ -15,8 +16,13 @@ use tokio::task::JoinHandle;
 use crate::context::MessageContext;
 use crate::contract::Event;
 use crate::error::{PublishError, TransportError};
+use crate::middleware::{
+    BoxError, ClientEvent, ClientRequest, EventService, RequestService, Template,
+};
 use crate::payload::Payload;
 use crate::transport::{transport_for, EventFrame, Inbound};
+use tower::util::BoxCloneService;
+use tower::{Layer, Service as TowerService, ServiceExt};
 
 pub use call::{Call, CallFuture};
 use deadlines::Deadlines;
@@ -58,9 +64,41 @@ impl fmt::Display for ConnectionStatus {
 pub struct ClientBuilder {
     timeout: Duration,
     source: Option<String>,
+    layers: pipeline::ClientLayers,
 }
 
 impl ClientBuilder {
+    /// Runs every outgoing request through `layer` (any [`tower::Layer`], or
+    /// [`crate::middleware::from_fn`]); layers run in registration order, the first one
+    /// registered seeing the request first. The call's deadline covers the whole pipeline.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<RequestService<MessageContext>> + Send + Sync + 'static,
+        L::Service: TowerService<ClientRequest, Response = Payload, Error = BoxError>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as TowerService<ClientRequest>>::Future: Send + 'static,
+    {
+        self.layers.requests.push(Arc::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
+    /// Runs every incoming event through `layer` before it reaches subscribers, in arrival
+    /// order; a layer that does not call on drops the event.
+    #[must_use]
+    pub fn event_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<EventService<MessageContext>> + Send + Sync + 'static,
+        L::Service:
+            TowerService<ClientEvent, Response = (), Error = BoxError> + Clone + Send + 'static,
+        <L::Service as TowerService<ClientEvent>>::Future: Send + 'static,
+    {
+        self.layers.events.push(Arc::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
     /// How long a request waits for its response unless the call overrides it (default 30 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -92,11 +130,14 @@ impl ClientBuilder {
         let dispatcher = tokio::spawn(dispatch_events(
             link.events,
             Arc::clone(&subscriptions),
+            self.layers.events(&subscriptions),
             Arc::clone(&status_tx),
         ));
         let deadlines = Arc::new(Deadlines::default());
         let timer = tokio::spawn(Arc::clone(&deadlines).run());
-        let inner = Inner {
+        let layers = self.layers;
+        let inner = Arc::new_cyclic(|me| Inner {
+            requests: layers.requests(me.clone()),
             outbound: link.outbound,
             deadlines,
             timer,
@@ -107,8 +148,8 @@ impl ClientBuilder {
             source: self.source,
             address: address.to_owned(),
             dispatcher,
-        };
-        Ok(Client { inner: Arc::new(inner) })
+        });
+        Ok(Client { inner })
     }
 }
 
@@ -120,6 +161,8 @@ pub struct Client {
 }
 
 struct Inner {
+    /// The request layers, `None` when there are none (the fast path).
+    requests: Option<Template<RequestService<MessageContext>>>,
     outbound: mpsc::UnboundedSender<Inbound>,
     /// The deadlines of the calls in flight, and the one timer task that enforces them.
     deadlines: Arc<Deadlines>,
@@ -152,7 +195,11 @@ impl fmt::Debug for Client {
 impl Client {
     /// Options for a new client.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder { timeout: DEFAULT_TIMEOUT, source: None }
+        ClientBuilder {
+            timeout: DEFAULT_TIMEOUT,
+            source: None,
+            layers: pipeline::ClientLayers::default(),
+        }
     }
 
     /// Connects to a server at `address` with the default options.
@@ -253,14 +300,32 @@ impl Client {
     }
 }
 
-/// Delivers the server's events to subscribers, in arrival order, until the connection ends.
+/// Delivers the server's events to subscribers, in arrival order (through the event layers
+/// when there are any), until the connection ends.
 async fn dispatch_events(
     mut events: mpsc::UnboundedReceiver<EventFrame>,
     subscriptions: Arc<Subscriptions>,
+    mut layers: Option<EventService<MessageContext>>,
     status: Arc<watch::Sender<ConnectionStatus>>,
 ) {
     while let Some(frame) = events.recv().await {
-        subscriptions.deliver(frame);
+        match &mut layers {
+            None => subscriptions.deliver(frame),
+            Some(pipeline) => {
+                let event = ClientEvent {
+                    name: frame.name,
+                    payload: frame.payload,
+                    context: frame.context,
+                };
+                let outcome = match pipeline.ready().await {
+                    Ok(ready) => ready.call(event).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "an event layer failed; the event was not delivered");
+                }
+            }
+        }
     }
     status.send_replace(ConnectionStatus::Disconnected);
     subscriptions.close_all();

@@ -58,6 +58,8 @@ async fn serve_connection(
     let events = pipelines.events.as_ref().map(Template::get);
     tracing::debug!(client = %client_id, "client connected");
     let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();
+    // Numbers this connection's requests for their tracing spans.
+    let mut seq: u64 = 0;
     // One `closed` future for the whole connection: it registers with the channel once
     // rather than once per turn of the loop.
     let closed = outbound.closed();
@@ -71,11 +73,19 @@ async fn serve_connection(
                 let cx = |message| Context::new(message, client_id.clone(), broadcaster.clone());
                 match frame {
                     Inbound::Request(request) => {
+                        seq += 1;
+                        let span = request_span(&request.name, seq, &client_id, &request.context);
                         let context = cx(request.context);
-                        let mut call = match &requests {
-                            Some(pipeline) => through(pipeline, request.name, request.payload, context),
-                            None => router.dispatch(&request.name, request.payload, context),
+                        let mut call = {
+                            let _entered = span.enter();
+                            match &requests {
+                                Some(pipeline) => through(pipeline, request.name, request.payload, context),
+                                None => router.dispatch(&request.name, request.payload, context),
+                            }
                         };
+                        if !span.is_disabled() {
+                            call = Box::pin(record_outcome(call, span));
+                        }
                         let reply = request.reply;
                         // Most handlers answer without waiting: reply at once, and join only
                         // the ones still pending to the requests in flight. (A caller that
@@ -105,8 +115,14 @@ async fn serve_connection(
                             tracing::debug!(event = %event.name, client = %client_id, "no handler for client event");
                         }
                         let payload = event.payload.into_shared();
+                        let span = tracing::info_span!("event", event = %event.name, client = %client_id);
                         for handler in handlers {
-                            in_flight.push(handler(payload.share(), cx(event.context.clone())));
+                            let run = handler(payload.share(), cx(event.context.clone()));
+                            if span.is_disabled() {
+                                in_flight.push(run);
+                            } else {
+                                in_flight.push(Box::pin(tracing::Instrument::instrument(run, span.clone())));
+                            }
                         }
                     }
                 }
@@ -119,6 +135,37 @@ async fn serve_connection(
     // have nowhere to go.
     while in_flight.next().await.is_some() {}
     tracing::debug!(client = %client_id, "client disconnected");
+}
+
+/// The span of one request: request id, request type, client id, and (once answered) the
+/// outcome. Disabled, and free, when no subscriber listens.
+fn request_span(
+    name: &str,
+    seq: u64,
+    client: &super::ClientId,
+    context: &crate::context::MessageContext,
+) -> tracing::Span {
+    let request_id = context.id.as_deref().unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_type = %name,
+        request_id = %request_id,
+        seq,
+        client = %client,
+        outcome = tracing::field::Empty,
+    )
+}
+
+/// Awaits the answer inside the request's span and records its outcome there.
+async fn record_outcome(call: BoxFuture<Reply>, span: tracing::Span) -> Reply {
+    use tracing::Instrument;
+    let answer = call.instrument(span.clone()).await;
+    match &answer {
+        Ok(_) => span.record("outcome", "ok"),
+        Err(error) => span.record("outcome", error.code.as_str()),
+    };
+    tracing::debug!(parent: &span, "answered");
+    answer
 }
 
 /// Sends a request through the server's request layers.
