@@ -11,6 +11,7 @@ use contracts::product::{
 };
 use contracts::user::{CreateUser, GetUserById, UserCreated, UserError, UserServiceContract};
 use messaging_runtime::prelude::*;
+use messaging_runtime::ContractDescriptor;
 use serde_json::json;
 
 #[test]
@@ -59,6 +60,29 @@ fn descriptors_list_names_version_requests_events_and_errors() {
     assert_eq!((users.name, users.version), ("user-service", "1.0.0"));
     assert_eq!(users.error("USERNAME_TAKEN").map(|e| e.status), Some(409));
     assert_eq!(users.error("USER_NOT_FOUND").map(|e| e.status), Some(404));
+}
+
+#[test]
+fn descriptors_carry_each_requests_declared_permission() {
+    let permissions = |d: &ContractDescriptor| -> Vec<(&str, Option<&str>)> {
+        d.requests.iter().map(|r| (r.name, r.permission)).collect()
+    };
+    assert_eq!(
+        permissions(<OrderServiceContract as Contract>::DESCRIPTOR),
+        [
+            ("createOrder", Some("orders:write")),
+            ("getOrderById", Some("orders:read")),
+            ("updateOrderStatus", Some("orders:write")),
+            ("cancelOrder", Some("orders:write")),
+        ]
+    );
+    assert_eq!(
+        permissions(<UserServiceContract as Contract>::DESCRIPTOR),
+        [("createUser", Some("users:write")), ("getUserById", Some("users:read"))]
+    );
+    assert!(permissions(<ProductServiceContract as Contract>::DESCRIPTOR)
+        .iter()
+        .all(|(_, p)| p.is_none()));
 }
 
 #[test]

@@ -179,3 +179,16 @@ async fn connecting_to_nothing_and_binding_a_taken_port_fail_clearly() {
         assert!(matches!(err, TransportError::InvalidAddress { .. }), "{bad}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_broadcast_right_after_connect_reaches_the_new_client() {
+    let (server, _) = echo_server().await;
+    let events = EchoServiceEvents::new(server.broadcaster());
+    for round in 0..10 {
+        let client = EchoServiceClient::connect(server.address()).await.expect("connects");
+        let mut said = client.said();
+        assert!(events.said(Said { text: format!("round {round}") }) >= 1, "registered on connect");
+        assert_eq!(next(&mut said).await, format!("round {round}"));
+    }
+    server.stop().await;
+}

@@ -285,6 +285,9 @@ pub enum OrderError {
 }
 
 /// The order service: place, look up, advance and cancel orders.
+///
+/// Looking an order up requires the permission `orders:read`, everything else
+/// `orders:write`; a server checks them when it is given an access policy.
 #[contract(
     name = "order-service",
     version = "1.0.0",
@@ -293,12 +296,15 @@ pub enum OrderError {
 )]
 pub trait OrderService {
     /// Places an order: checks and reserves the products, publishes `orderCreated`.
+    #[permission("orders:write")]
     async fn create_order(&self, req: CreateOrder, cx: Context) -> Result<Order, OrderError>;
 
     /// Looks an order up by id.
+    #[permission("orders:read")]
     async fn get_order_by_id(&self, req: GetOrderById, cx: Context) -> Result<Order, OrderError>;
 
     /// Moves an order to another status; publishes `orderStatusChanged` (and `orderShipped`).
+    #[permission("orders:write")]
     async fn update_order_status(
         &self,
         req: UpdateOrderStatus,
@@ -306,5 +312,6 @@ pub trait OrderService {
     ) -> Result<Order, OrderError>;
 
     /// Cancels an order, releases its products, publishes `orderStatusChanged`.
+    #[permission("orders:write")]
     async fn cancel_order(&self, req: CancelOrder, cx: Context) -> Result<Order, OrderError>;
 }

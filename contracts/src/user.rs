@@ -1,8 +1,10 @@
 //! The user service contract of the guide's custom middleware example.
 //!
-//! Validation rules (the guide's schemas: `username` 3 to 50 characters, `email` a valid
-//! address, `password` at least 8 characters) are not enforced here yet; they arrive with
-//! the validation middleware.
+//! The guide's schemas are the types' validation rules, declared with `validator`'s
+//! attributes and enforced by the runtime (the server before the handler, the client before
+//! sending): `username` 3 to 50 characters, `email` a valid address, `password` at least 8
+//! characters; a `userCreated` event carries a valid address. A request that breaks any of
+//! them is answered `VALIDATION_ERROR` (400) listing every failing field.
 
 use core::fmt;
 
@@ -22,17 +24,20 @@ pub struct User {
     pub created_at: u64,
 }
 
-/// Creates an account. (Rules to come: username 3–50 characters, a valid e-mail address,
-/// a password of at least 8 characters.)
+/// Creates an account.
 #[request("createUser", response = User)]
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUser {
-    /// The wanted user name.
+    /// The wanted user name: 3 to 50 characters.
+    #[validate(length(min = 3, max = 50))]
     pub username: String,
-    /// The e-mail address.
+    /// The e-mail address: a valid one.
+    #[validate(email)]
     pub email: String,
-    /// The password (never printed by `Debug`).
+    /// The password: at least 8 characters (never printed by `Debug`, never echoed in a
+    /// validation error).
+    #[validate(length(min = 8))]
     pub password: String,
 }
 
@@ -57,14 +62,15 @@ pub struct GetUserById {
 
 /// An account was created.
 #[event("userCreated")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct UserCreated {
     /// The new user's id.
     pub id: String,
     /// The user name.
     pub username: String,
-    /// The e-mail address.
+    /// The e-mail address: a valid one.
+    #[validate(email)]
     pub email: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
@@ -92,8 +98,10 @@ pub enum UserError {
 #[contract(name = "user-service", version = "1.0.0", error = UserError, events(UserCreated))]
 pub trait UserService {
     /// Creates an account; publishes `userCreated`.
+    #[permission("users:write")]
     async fn create_user(&self, req: CreateUser, cx: Context) -> Result<User, UserError>;
 
     /// Looks a user up by id.
+    #[permission("users:read")]
     async fn get_user_by_id(&self, req: GetUserById, cx: Context) -> Result<User, UserError>;
 }

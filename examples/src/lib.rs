@@ -14,10 +14,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod cli;
 pub mod dashboard;
+pub mod gateway;
 pub mod notification_service;
 pub mod order_service;
+pub mod pipeline;
 pub mod product_service;
 
 use core::fmt;

@@ -41,11 +41,23 @@ pub fn error_code(args: TokenStream, input: TokenStream) -> TokenStream {
     error_code::expand(args.into(), input.into()).into()
 }
 
+/// Declares the permission a contract method's request requires:
+/// `#[permission("orders:write")]` on an `async fn` of a `#[contract]` trait.
+///
+/// `#[contract]` reads it (checking the string at compile time: `:`-separated segments of
+/// `a-z`, `0-9`, `_` or `-`, or a whole `*`) into the request's descriptor, and the server
+/// checks it before dispatch when it has an access policy. Anywhere else it is an error.
+#[proc_macro_attribute]
+pub fn permission(_args: TokenStream, input: TokenStream) -> TokenStream {
+    contract::misplaced_permission(input.into()).into()
+}
+
 /// Makes a trait a contract:
 /// `#[contract(name = "...", version = "x.y.z", error = E, events(A, B))]`.
 ///
 /// Generates the trait with `Send` futures, `{Trait}Client`, `{Trait}Server<S>`,
 /// `{Trait}Events`, `{Trait}Contract`, and `EventOf<{Trait}Contract>` for each listed event.
+/// A method may carry `#[permission("resource:action")]`, the permission its request requires.
 #[proc_macro_attribute]
 pub fn contract(args: TokenStream, input: TokenStream) -> TokenStream {
     contract::expand(args.into(), input.into()).into()

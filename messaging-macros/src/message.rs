@@ -1,5 +1,5 @@
 //! `#[event]` and `#[request]`: parse the arguments and the item, check, then implement
-//! `Event` or `Request`.
+//! `Event` or `Request`, including the hook that runs the type's `validator` rules.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -13,6 +13,78 @@ use crate::naming;
 struct Target {
     ident: syn::Ident,
     generics: syn::Generics,
+}
+
+/// The path `validator`'s derive is pointed at, so a contract crate needs no `validator`
+/// dependency of its own.
+const VALIDATOR_PATH: &str = "::messaging_runtime::validator";
+
+/// Overrides `validate_message` to run `validator::Validate::validate` when the type
+/// implements `Validate` and to do nothing otherwise. The choice is made by autoref
+/// specialisation on the concrete type (see `__private::Probe`), so it does not depend on
+/// whether `#[derive(Validate)]` sits above or below the attribute. Call-site spans: this is
+/// the macro's own code, not the user's, as far as lints are concerned.
+fn validate_message() -> TokenStream {
+    quote! {
+        #[inline]
+        fn validate_message(
+            &self,
+        ) -> ::messaging_runtime::__private::Result<(), ::messaging_runtime::__private::ValidationFailure> {
+            #[allow(unused_imports)]
+            use ::messaging_runtime::__private::{NoRules as _, RulesOfValidate as _};
+            (&::messaging_runtime::__private::Probe(self)).__messaging_rules()
+        }
+    }
+}
+
+/// Whether a derive path names `validator`'s `Validate`: `Validate` (the prelude's),
+/// `validator::Validate`, `messaging_runtime::validator::Validate` or
+/// `messaging_runtime::prelude::Validate`.
+fn is_validate_derive(path: &syn::Path) -> bool {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [last] => last == "Validate",
+        [.., parent, last] => last == "Validate" && (parent == "validator" || parent == "prelude"),
+        [] => false,
+    }
+}
+
+/// Whether the attributes below ours derive `validator`'s `Validate`.
+fn derives_validate(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
+        a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        )
+        .is_ok_and(|paths| paths.iter().any(is_validate_derive))
+    })
+}
+
+/// Whether a container-level `#[validate(..)]` already says `crate = ...`.
+fn names_validator_crate(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().filter(|a| a.path().is_ident("validate")).any(|a| {
+        let Ok(list) = a.meta.require_list() else { return false };
+        let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+        tokens.windows(2).any(|pair| {
+            matches!(&pair[0], proc_macro2::TokenTree::Ident(i) if i == "crate")
+                && matches!(&pair[1], proc_macro2::TokenTree::Punct(p) if p.as_char() == '=')
+        })
+    })
+}
+
+/// The item as it is emitted: unchanged, except that a struct deriving `Validate` below the
+/// attribute gets `#[validate(crate = "::messaging_runtime::validator")]` (unless it names a
+/// crate itself), since `validator`'s derive otherwise generates `::validator::` paths that
+/// only resolve when the user's crate depends on `validator` directly.
+fn emitted_item(input: TokenStream, item: Option<syn::Item>) -> TokenStream {
+    match item {
+        Some(syn::Item::Struct(mut s))
+            if derives_validate(&s.attrs) && !names_validator_crate(&s.attrs) =>
+        {
+            s.attrs.push(syn::parse_quote!(#[validate(crate = #VALIDATOR_PATH)]));
+            quote!(#s)
+        }
+        _ => input,
+    }
 }
 
 /// Rule: `#[event]` goes on a struct or an enum; `#[request]` on a struct only.
@@ -93,13 +165,16 @@ pub(crate) fn expand_event(args: TokenStream, input: TokenStream) -> TokenStream
     let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));
     let (ident, value) = (&target.ident, &wire.value);
     let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
+    let rules = validate_message();
     let body = quote_spanned! {ident.span()=>
         #[automatically_derived]
         impl #impl_generics ::messaging_runtime::__private::Event for #ident #ty_generics #where_clause {
             const NAME: &'static str = #value;
+            #rules
         }
     };
-    quote! { #input #body }
+    let item = emitted_item(input, item);
+    quote! { #item #body }
 }
 
 /// Expands `#[request("wireName", response = T)]`.
@@ -141,14 +216,17 @@ pub(crate) fn expand_request(args: TokenStream, input: TokenStream) -> TokenStre
     let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));
     let (ident, value) = (&target.ident, &wire.value);
     let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
+    let rules = validate_message();
     let body = quote_spanned! {ident.span()=>
         #[automatically_derived]
         impl #impl_generics ::messaging_runtime::__private::Request for #ident #ty_generics #where_clause {
             const NAME: &'static str = #value;
             type Response = #response;
+            #rules
         }
     };
-    quote! { #input #body }
+    let item = emitted_item(input, item);
+    quote! { #item #body }
 }
 
 fn seen_response(seen: &Seen) -> bool {

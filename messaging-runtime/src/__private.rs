@@ -9,8 +9,10 @@ pub use crate::contract::{
 };
 pub use crate::error::{PublishError, TransportError, WireError};
 pub use crate::server::{Broadcaster, ClientId, Context, Router, Service};
+pub use crate::validation::ValidationFailure;
 pub use serde;
 pub use serde_json;
+pub use validator;
 
 pub use core::fmt::{Display, Formatter, Result as FmtResult};
 pub use core::future::Future;
@@ -67,4 +69,45 @@ pub fn param_from<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let value = details?.as_object()?.get(key)?;
     T::deserialize(value).ok()
+}
+
+/// Wraps a message so that method resolution can tell whether its type implements
+/// `validator::Validate` (autoref specialisation): `#[request]` and `#[event]` generate
+///
+/// ```text
+/// use ::messaging_runtime::__private::{RulesOfValidate as _, NoRules as _};
+/// (&::messaging_runtime::__private::Probe(self)).__messaging_rules()
+/// ```
+///
+/// On a receiver `&Probe<T>`, [`RulesOfValidate`] (implemented for `Probe<T>` with
+/// `T: Validate`, taken by `&self`) matches without an extra borrow and wins; otherwise method
+/// resolution autorefs and finds [`NoRules`] (implemented for every `&Probe<T>`). The choice
+/// is made on the concrete type where the impl is generated, so the attribute's position
+/// relative to `#[derive(Validate)]` does not matter.
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// The message's type has rules: run them.
+pub trait RulesOfValidate {
+    /// Runs `validator::Validate::validate`.
+    fn __messaging_rules(&self) -> Result<(), ValidationFailure>;
+}
+
+impl<T: validator::Validate + ?Sized> RulesOfValidate for Probe<'_, T> {
+    #[inline]
+    fn __messaging_rules(&self) -> Result<(), ValidationFailure> {
+        validator::Validate::validate(self.0).map_err(ValidationFailure::from)
+    }
+}
+
+/// The message's type has no rules: nothing to check.
+pub trait NoRules {
+    /// Always `Ok(())`.
+    fn __messaging_rules(&self) -> Result<(), ValidationFailure>;
+}
+
+impl<T: ?Sized> NoRules for &Probe<'_, T> {
+    #[inline]
+    fn __messaging_rules(&self) -> Result<(), ValidationFailure> {
+        Result::Ok(())
+    }
 }

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::WireError;
+use crate::validation::ValidationFailure;
 
 /// A message published by a server to its clients (or emitted by a client to its server).
 ///
@@ -18,6 +19,15 @@ use crate::error::WireError;
 pub trait Event: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// The name this event travels under on the wire.
     const NAME: &'static str;
+
+    /// Checks the rules declared on the type with `validator` attributes
+    /// (`#[derive(Validate)]`); `Ok(())` for a type without rules.
+    ///
+    /// `#[event]` implements it: it calls [`validator::Validate::validate`] when the type
+    /// implements `Validate`. The server runs it on every event a client emits.
+    fn validate_message(&self) -> Result<(), ValidationFailure> {
+        Ok(())
+    }
 }
 
 /// A message that asks a server for exactly one [`Request::Response`].
@@ -33,6 +43,16 @@ pub trait Request: Serialize + DeserializeOwned + Send + Sync + 'static {
     const NAME: &'static str;
     /// What a successful call returns.
     type Response: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// Checks the rules declared on the type with `validator` attributes
+    /// (`#[derive(Validate)]`); `Ok(())` for a type without rules.
+    ///
+    /// `#[request]` implements it: it calls [`validator::Validate::validate`] when the type
+    /// implements `Validate`. The server runs it before the handler, the client before
+    /// sending.
+    fn validate_message(&self) -> Result<(), ValidationFailure> {
+        Ok(())
+    }
 }
 
 /// A contract's typed error: every variant has a code, a status and a message template.
@@ -138,6 +158,10 @@ pub struct RequestDescriptor {
     pub request_type: &'static str,
     /// The response type, as written in the contract.
     pub response_type: &'static str,
+    /// The permission the request requires (`#[permission("orders:write")]` on the contract
+    /// method), checked before dispatch when the server has an access policy; `None` when
+    /// the method declares none.
+    pub permission: Option<&'static str>,
 }
 
 /// Describes one error variant.

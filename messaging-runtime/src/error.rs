@@ -22,6 +22,13 @@ pub mod codes {
     pub const TIMEOUT: &str = "TIMEOUT";
     /// The server sheds load: too many requests at once.
     pub const OVERLOADED: &str = "OVERLOADED";
+    /// No valid credentials: a missing, unknown or expired token, or a failed login (401).
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller is known but lacks the permission the request requires (403).
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The payload broke a rule declared on its type (status 400); `details.fields` lists
+    /// every failing field (see [`crate::validation::ValidationFailure::to_wire`]).
+    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
 }
 
 /// An error as it travels on the wire: `{code, message, status, details}`.
@@ -102,6 +109,9 @@ pub enum CallError<E> {
     UnknownRequestType(String),
     /// The server could not decode the request, or the client could not decode the response.
     InvalidPayload(String),
+    /// The request broke the contract's validation rules: every failing field, with its rule.
+    /// The client checks before sending (so this needs no round trip); the server checks too.
+    Validation(crate::validation::ValidationFailure),
     /// The server failed with an error that is not in the contract (details in the wire error).
     Internal(WireError),
 }
@@ -115,6 +125,12 @@ impl<E: ErrorCode> CallError<E> {
         match error.code.as_str() {
             codes::UNKNOWN_REQUEST_TYPE => Self::UnknownRequestType(error.message),
             codes::INVALID_PAYLOAD => Self::InvalidPayload(error.message),
+            codes::VALIDATION_ERROR => {
+                match crate::validation::ValidationFailure::from_wire(&error) {
+                    Some(failure) => Self::Validation(failure),
+                    None => Self::Internal(error),
+                }
+            }
             _ => Self::Internal(error),
         }
     }
@@ -147,6 +163,7 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
                 f.write_str("the connection was lost before the response arrived")
             }
             Self::UnknownRequestType(m) | Self::InvalidPayload(m) => f.write_str(m),
+            Self::Validation(failure) => fmt::Display::fmt(failure, f),
             Self::Internal(e) => write!(f, "internal error: {e}"),
         }
     }

@@ -58,6 +58,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod client;
 pub mod context;
 pub mod contract;
@@ -66,7 +67,11 @@ pub mod middleware;
 pub mod payload;
 pub mod server;
 pub mod transport;
+pub mod validation;
 
+pub use auth::{
+    AccessPolicy, AuthError, AuthProvider, Credentials, MemoryAuthProvider, Permission, Session,
+};
 pub use client::{Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription};
 pub use context::{Actor, Auth, MessageContext};
 pub use contract::{
@@ -74,18 +79,24 @@ pub use contract::{
     Request, RequestDescriptor,
 };
 pub use error::{CallError, PublishError, TransportError, WireError};
-pub use messaging_macros::{contract, error_code, event, request};
+pub use messaging_macros::{contract, error_code, event, permission, request};
 pub use server::{
     Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, Service,
 };
+pub use validation::{check_event, check_request, FieldFailure, ValidationFailure};
+/// The `validator` crate the rules are written with, re-exported so a contract crate needs no
+/// dependency of its own (its derive and trait are also in the [`prelude`] as `Validate`).
+pub use validator;
 
 /// Everything a contract file or a service needs, in one import.
 pub mod prelude {
     pub use crate::{
-        contract, error_code, event, request, CallError, Client, ConnectionStatus, Context,
-        Contract, ErrorCode, Event, MessageContext, Request, Server, WireError,
+        contract, error_code, event, permission, request, CallError, Client, ConnectionStatus,
+        Context, Contract, ErrorCode, Event, MessageContext, Request, Server, WireError,
     };
     pub use serde::{Deserialize, Serialize};
+    /// `validator`'s derive and trait: `#[derive(Validate)]` declares a message's rules.
+    pub use validator::Validate;
 }
 
 /// What generated code needs, under one absolute path. Not part of the public API.

@@ -172,6 +172,11 @@ fn mismatch<T>() -> DecodeError {
 
 /// Decodes JSON text, reporting the path to the value that did not fit.
 fn decode_json<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    // The common case pays nothing for path tracking; only a failure decodes again to find
+    // where it went wrong.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -230,13 +230,13 @@ pub async fn start(options: DashboardOptions) -> Result<RunningDashboard, Dashbo
 }
 
 /// `HOST:PORT` out of `HOST:PORT`, `http://HOST:PORT` or `http://HOST:PORT/`.
-fn http_authority(listen: &str) -> &str {
+pub(crate) fn http_authority(listen: &str) -> &str {
     let rest = listen.strip_prefix("http://").unwrap_or(listen);
     rest.strip_suffix('/').unwrap_or(rest)
 }
 
 /// The address to print for a browser: a wildcard bind is reachable on loopback.
-fn shown(local: SocketAddr) -> SocketAddr {
+pub(crate) fn shown(local: SocketAddr) -> SocketAddr {
     match local.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => {
             SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())

@@ -2,7 +2,10 @@
 //! so every later error can point at them.
 
 use proc_macro2::TokenStream;
-use syn::{FnArg, Ident, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
+use quote::quote;
+use syn::{
+    Attribute, FnArg, Ident, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type,
+};
 
 use crate::attr::{self, Arg, Seen};
 use crate::errors::Errors;
@@ -18,7 +21,10 @@ pub(crate) struct Args {
 
 /// One contract method: `async fn name(&self, req: R, cx: Context) -> Result<T, E>`.
 pub(crate) struct Method {
+    /// The method as written, minus its `#[permission]` attributes.
     pub(crate) item: TraitItemFn,
+    /// The string of each `#[permission("...")]` on the method, in order (valid: at most one).
+    pub(crate) permissions: Vec<LitStr>,
     pub(crate) request_pat: Box<Pat>,
     pub(crate) request: Type,
     pub(crate) context: Option<(Box<Pat>, Type)>,
@@ -30,11 +36,26 @@ impl Method {
     pub(crate) fn ident(&self) -> &Ident {
         &self.item.sig.ident
     }
+
+    /// The permission the request requires, if declared.
+    pub(crate) fn permission(&self) -> Option<&LitStr> {
+        self.permissions.first()
+    }
+
+    /// A doc paragraph naming the required permission, for the trait and client methods.
+    pub(crate) fn permission_doc(&self) -> TokenStream {
+        let Some(permission) = self.permission() else { return TokenStream::new() };
+        let line = format!(" Requires the permission `{}`.", permission.value());
+        quote!(#[doc = ""] #[doc = #line])
+    }
 }
 
 /// The whole contract.
 pub(crate) struct Contract {
+    /// The trait as written, minus any `#[permission]` attributes (on it or its methods).
     pub(crate) item: ItemTrait,
+    /// `#[permission]` attributes written on the trait itself (valid: none).
+    pub(crate) trait_permissions: Vec<Attribute>,
     pub(crate) args: Args,
     pub(crate) methods: Vec<Method>,
 }
@@ -78,7 +99,7 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> Args {
 
 /// Parses the trait and its methods. Returns `None` when the item is not a trait.
 pub(crate) fn parse(args: Args, input: TokenStream, errors: &mut Errors) -> Option<Contract> {
-    let item = match syn::parse2::<syn::Item>(input) {
+    let mut item = match syn::parse2::<syn::Item>(input) {
         Ok(syn::Item::Trait(item)) => item,
         Ok(other) => {
             errors.at(
@@ -92,14 +113,73 @@ pub(crate) fn parse(args: Args, input: TokenStream, errors: &mut Errors) -> Opti
             return None;
         }
     };
+    let trait_permissions = take_permission_attrs(&mut item.attrs);
     let mut methods = Vec::new();
-    for trait_item in &item.items {
+    for trait_item in &mut item.items {
         match trait_item {
             TraitItem::Fn(f) => methods.extend(parse_method(f, errors)),
             other => errors.at(other, "a contract trait may only contain `async fn` methods"),
         }
     }
-    Some(Contract { item, args, methods })
+    Some(Contract { item, trait_permissions, args, methods })
+}
+
+/// Whether `attr` is `#[permission(...)]` (or `#[messaging_runtime::permission(...)]`).
+fn is_permission(attr: &Attribute) -> bool {
+    let path = attr.path();
+    path.is_ident("permission") || {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        segments == ["messaging_runtime", "permission"]
+    }
+}
+
+/// Removes the `#[permission]` attributes from `attrs` and returns them.
+fn take_permission_attrs(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
+    let (taken, kept) = core::mem::take(attrs).into_iter().partition(is_permission);
+    *attrs = kept;
+    taken
+}
+
+/// Reads `#[permission("resource:action")]`: exactly one string literal.
+fn parse_permission(attr: &Attribute, errors: &mut Errors) -> Option<LitStr> {
+    const EXPECTED: &str = "expected one permission string, like `#[permission(\"orders:write\")]`";
+    let syn::Meta::List(list) = &attr.meta else {
+        errors.at(attr, EXPECTED);
+        return None;
+    };
+    let parsed = list.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+        let lit = input.parse::<LitStr>().map_err(|e| syn::Error::new(e.span(), EXPECTED))?;
+        if !input.is_empty() {
+            return Err(input.error(EXPECTED));
+        }
+        Ok(lit)
+    });
+    match parsed {
+        Ok(lit) => Some(lit),
+        Err(_) if list.tokens.is_empty() => {
+            errors.at(attr, EXPECTED);
+            None
+        }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+/// The input with every `#[permission]` attribute of a contract trait removed, so that on
+/// error the original item can be emitted without them cascading into more errors.
+pub(crate) fn without_permission_attrs(input: TokenStream) -> TokenStream {
+    let Ok(syn::Item::Trait(mut item)) = syn::parse2::<syn::Item>(input.clone()) else {
+        return input;
+    };
+    take_permission_attrs(&mut item.attrs);
+    for trait_item in &mut item.items {
+        if let TraitItem::Fn(f) = trait_item {
+            take_permission_attrs(&mut f.attrs);
+        }
+    }
+    quote!(#item)
 }
 
 /// The token naming what kind of item this is, so the error points at it.
@@ -115,7 +195,12 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
     }
 }
 
-fn parse_method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
+fn parse_method(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Method> {
+    let permissions = take_permission_attrs(&mut f.attrs)
+        .iter()
+        .filter_map(|attr| parse_permission(attr, errors))
+        .collect();
+    let f = &*f;
     let mut inputs = f.sig.inputs.iter();
     let receiver_ok = matches!(inputs.next(), Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none());
     if !receiver_ok {
@@ -158,6 +243,7 @@ fn parse_method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
     let (output, ok) = parse_output(f, errors)?;
     Some(Method {
         item: f.clone(),
+        permissions,
         request_pat: request.pat.clone(),
         request: (*request.ty).clone(),
         context,

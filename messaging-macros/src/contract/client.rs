@@ -81,9 +81,11 @@ fn render_request(contract: &Contract, method: &Method) -> TokenStream {
     let (ident, request) = (method.ident(), &method.request);
     let error = contract.args.error.as_ref();
     let docs = method.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    let permission_doc = method.permission_doc();
     let body = quote_spanned! {request.span()=> self.client.call(request) };
     quote! {
         #(#docs)*
+        #permission_doc
         ///
         /// Await the returned call, or set `.context(..)` / `.timeout(..)` on it first.
         pub fn #ident(&self, request: #request) -> #p::Call<'_, #request, #error> {

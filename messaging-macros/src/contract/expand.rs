@@ -24,6 +24,7 @@ pub(crate) fn render_trait(contract: &Contract) -> TokenStream {
 
 fn render_trait_method(method: &Method) -> TokenStream {
     let attrs = &method.item.attrs;
+    let permission_doc = method.permission_doc();
     let (ident, pat, request, output) =
         (method.ident(), &method.request_pat, &method.request, &method.output);
     let context = method.context.as_ref().map(|(pat, ty)| quote!(, #pat: #ty));
@@ -32,6 +33,7 @@ fn render_trait_method(method: &Method) -> TokenStream {
     };
     quote! {
         #(#attrs)*
+        #permission_doc
         fn #ident(&self, #pat: #request #context) -> #future;
     }
 }
@@ -57,12 +59,17 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
         let request = &m.request;
         let request_type = request.to_token_stream().to_string().replace(' ', "");
         let response_type = m.ok.to_token_stream().to_string().replace(' ', "");
+        let permission = match m.permission() {
+            Some(lit) => quote!(#p::Option::Some(#lit)),
+            None => quote!(#p::Option::None),
+        };
         quote! {
             #p::RequestDescriptor {
                 name: <#request as #p::Request>::NAME,
                 method: #method,
                 request_type: #request_type,
                 response_type: #response_type,
+                permission: #permission,
             }
         }
     });

@@ -9,7 +9,7 @@ mod expand;
 mod server;
 mod valid;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use crate::errors::{with_original, Errors};
@@ -24,7 +24,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         valid::check(contract, &mut errors);
     }
     if let Err(e) = errors.finish() {
-        return with_original(&e, input);
+        return with_original(&e, ast::without_permission_attrs(input));
     }
     let Some(contract) = contract else { return input };
     let names = ContractNames::new(&contract.item.ident);
@@ -38,4 +38,17 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         checks::render(&contract),
     ];
     quote!(#(#rendered)*)
+}
+
+/// `#[permission]` anywhere but on a method of a `#[contract]` trait (where `#[contract]`
+/// reads and removes it before it could expand): an error at the attribute, then the item
+/// unchanged.
+pub(crate) fn misplaced_permission(input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "`#[permission]` goes on a method of a `#[contract]` trait, like \
+         `#[permission(\"orders:write\")] async fn create_order(..)`: it declares the permission \
+         that method's request requires",
+    );
+    with_original(&error, input)
 }

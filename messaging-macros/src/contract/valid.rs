@@ -4,7 +4,7 @@
 
 use quote::ToTokens;
 
-use super::ast::{type_ident, Contract};
+use super::ast::{type_ident, Contract, Method};
 use crate::errors::Errors;
 use crate::naming::{self, RESERVED_METHODS};
 
@@ -19,7 +19,12 @@ pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
         method_is_async(&method.item, errors);
         method_has_no_body(&method.item, errors);
         method_has_no_generics(&method.item, errors);
+        permission_is_declared_once(method, errors);
+        if let Some(permission) = method.permission() {
+            permission_is_well_formed(permission, errors);
+        }
     }
+    permission_is_on_a_method(contract, errors);
     method_names_do_not_clash(contract, errors);
     event_names_do_not_clash(contract, errors);
 }
@@ -166,4 +171,79 @@ fn event_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
             );
         }
     }
+}
+
+/// Rule: a method declares at most one required permission.
+fn permission_is_declared_once(method: &Method, errors: &mut Errors) {
+    for extra in method.permissions.iter().skip(1) {
+        errors.at(
+            extra,
+            format!(
+                "duplicate `#[permission]` on contract method `{}`: a request requires one \
+                 permission (grant broader ones with a wildcard, like \"orders:*\")",
+                method.ident()
+            ),
+        );
+    }
+}
+
+/// Rule: `#[permission]` goes on a contract method, not on the trait.
+fn permission_is_on_a_method(contract: &Contract, errors: &mut Errors) {
+    for attr in &contract.trait_permissions {
+        errors.at(
+            attr,
+            "`#[permission]` goes on a contract method, not on the trait: put it on each \
+             `async fn` whose request requires it",
+        );
+    }
+}
+
+/// Rule: a permission is one or more `:`-separated segments, each of `a-z`, `0-9`, `_` and
+/// `-`, or exactly `*` (the runtime's `messaging_runtime::auth::check_permission`; keep the
+/// two in step).
+fn permission_is_well_formed(permission: &syn::LitStr, errors: &mut Errors) {
+    let value = permission.value();
+    if let Err(reason) = check_permission(&value) {
+        errors.at(
+            permission,
+            format!(
+                "invalid permission \"{value}\": {reason}; expected segments of `a-z`, `0-9`, `_` \
+                 or `-` (or a whole `*`) separated by `:`, like \"orders:write\", \"orders:*\" or \"*\""
+            ),
+        );
+    }
+}
+
+/// What is wrong with `value` as a permission, if anything (same wording as the runtime's).
+fn check_permission(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("the permission is empty".to_owned());
+    }
+    for segment in value.split(':') {
+        if segment.is_empty() {
+            return Err(
+                "it has an empty segment (check for a leading, trailing or doubled `:`)".to_owned()
+            );
+        }
+        if segment == "*" {
+            continue;
+        }
+        if segment.contains('*') {
+            return Err(format!("segment `{segment}` mixes `*` with other characters"));
+        }
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-')))
+        {
+            let what = if bad.is_ascii_uppercase() {
+                format!("has the upper-case letter `{bad}`")
+            } else if bad.is_whitespace() {
+                "has whitespace".to_owned()
+            } else {
+                format!("has the character `{bad}`")
+            };
+            return Err(format!("segment `{segment}` {what}"));
+        }
+    }
+    Ok(())
 }

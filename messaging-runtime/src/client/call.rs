@@ -59,6 +59,12 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
 
     fn into_future(self) -> Self::IntoFuture {
         let Self { client, request, context, timeout, error: _ } = self;
+        // Bad input fails fast, without a round trip (unless the client opted out).
+        if client.inner.validate {
+            if let Err(failure) = request.validate_message() {
+                return CallFuture { state: State::Refused(failure), types: PhantomData };
+            }
+        }
         // Boxing the request here rather than on the first poll keeps `CallFuture` free of
         // `R`, so it is `Unpin` whatever `R` is; nothing is sent until the first poll.
         let payload = Payload::typed(request);
@@ -92,6 +98,8 @@ enum State<'a> {
     },
     /// Sent; waiting for the answer or the deadline.
     Waiting { response: Expiring<'a, Answer>, timeout: Duration },
+    /// Refused before sending: the request broke the contract's rules.
+    Refused(crate::validation::ValidationFailure),
     /// Answered (or failed to send).
     Done,
 }
@@ -111,6 +119,7 @@ impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
         let state = match self.state {
             State::Start { .. } => "not sent",
             State::Waiting { .. } => "waiting",
+            State::Refused(_) => "refused",
             State::Done => "done",
         };
         f.debug_struct("CallFuture").field("state", &state).finish_non_exhaustive()
@@ -149,6 +158,12 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if let State::Refused(_) = this.state {
+            let State::Refused(failure) = std::mem::replace(&mut this.state, State::Done) else {
+                unreachable!("matched just above")
+            };
+            return Poll::Ready(Err(CallError::Validation(failure)));
+        }
         if matches!(this.state, State::Start { .. }) {
             match std::mem::replace(&mut this.state, State::Done).send(R::NAME) {
                 Some(waiting) => this.state = waiting,

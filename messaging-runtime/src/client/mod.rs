@@ -7,14 +7,17 @@ mod subscription;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::auth::{AuthError, Credentials, LogoutRequest, Session};
 use crate::context::MessageContext;
 use crate::contract::Event;
+use crate::error::CallError;
 use crate::error::{PublishError, TransportError};
 use crate::middleware::{
     BoxError, ClientEvent, ClientRequest, EventService, RequestService, Template,
@@ -65,6 +68,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     source: Option<String>,
     layers: pipeline::ClientLayers,
+    validate: bool,
 }
 
 impl ClientBuilder {
@@ -114,6 +118,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether requests are checked against the contract's validation rules before they are
+    /// sent (default `true`: bad input fails fast with `CallError::Validation`, no round
+    /// trip). The server checks them either way.
+    #[must_use]
+    pub fn validate(mut self, validate: bool) -> Self {
+        self.validate = validate;
+        self
+    }
+
     /// Connects to a server at `address`.
     pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
         let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
@@ -137,6 +150,9 @@ impl ClientBuilder {
         let timer = tokio::spawn(Arc::clone(&deadlines).run());
         let layers = self.layers;
         let inner = Arc::new_cyclic(|me| Inner {
+            token: std::sync::Mutex::new(None),
+            validate: self.validate,
+            logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound: link.outbound,
             deadlines,
@@ -161,6 +177,11 @@ pub struct Client {
 }
 
 struct Inner {
+    /// The token of the session opened with [`Client::login`].
+    token: std::sync::Mutex<Option<String>>,
+    logged_in: AtomicBool,
+    /// Whether calls check the contract's validation rules before sending.
+    validate: bool,
     /// The request layers, `None` when there are none (the fast path).
     requests: Option<Template<RequestService<MessageContext>>>,
     outbound: mpsc::UnboundedSender<Inbound>,
@@ -199,6 +220,7 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             source: None,
             layers: pipeline::ClientLayers::default(),
+            validate: true,
         }
     }
 
@@ -277,7 +299,43 @@ impl Client {
     pub(crate) fn new_context(&self) -> MessageContext {
         let mut cx = MessageContext::new();
         cx.source.clone_from(&self.inner.source);
+        // Checked without the lock first: a client that never logged in pays nothing.
+        if self.inner.logged_in.load(Ordering::Acquire) {
+            if let Some(token) = self.token() {
+                cx = cx.with_token(token);
+            }
+        }
         cx
+    }
+
+    fn token(&self) -> Option<String> {
+        self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Logs in with `$login`; every later request carries the session's token.
+    ///
+    /// # Errors
+    /// `CallError::Contract(AuthError::InvalidCredentials)` for a wrong username or password,
+    /// or any runtime error of the call.
+    pub async fn login(&self, credentials: Credentials) -> Result<Session, CallError<AuthError>> {
+        let session = self.call::<Credentials, AuthError>(credentials).await?;
+        *self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(session.token.clone());
+        self.inner.logged_in.store(true, Ordering::Release);
+        Ok(session)
+    }
+
+    /// Logs out with `$logout`: the server ends the session, and later requests carry no
+    /// token.
+    ///
+    /// # Errors
+    /// `CallError::Contract(AuthError::MissingToken)` when not logged in, or any runtime
+    /// error of the call.
+    pub async fn logout(&self) -> Result<(), CallError<AuthError>> {
+        let token =
+            self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.inner.logged_in.store(false, Ordering::Release);
+        self.call::<LogoutRequest, AuthError>(LogoutRequest { token }).await
     }
 
     pub(crate) fn send(&self, frame: Inbound) -> bool {

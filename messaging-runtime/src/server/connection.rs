@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use super::context::Context;
+use super::gate::{Admission, Gate, SessionSlot};
 use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::{BoxFuture, Router};
@@ -60,6 +61,7 @@ async fn serve_connection(
     let mut in_flight: FuturesUnordered<BoxFuture<()>> = FuturesUnordered::new();
     // Numbers this connection's requests for their tracing spans.
     let mut seq: u64 = 0;
+    let session = SessionSlot::default();
     // One `closed` future for the whole connection: it registers with the channel once
     // rather than once per turn of the loop.
     let closed = outbound.closed();
@@ -75,8 +77,16 @@ async fn serve_connection(
                     Inbound::Request(request) => {
                         seq += 1;
                         let span = request_span(&request.name, seq, &client_id, &request.context);
-                        let context = cx(request.context);
-                        let mut call = {
+                        let mut call = if pipelines.gate.is_active() {
+                            let dispatch = Dispatch {
+                                router: Arc::clone(&router),
+                                requests: requests.clone(),
+                                client_id: client_id.clone(),
+                                broadcaster: broadcaster.clone(),
+                            };
+                            Box::pin(gated(pipelines.gate.clone(), Arc::clone(&session), dispatch, request.name, request.payload, request.context))
+                        } else {
+                            let context = cx(request.context);
                             let _entered = span.enter();
                             match &requests {
                                 Some(pipeline) => through(pipeline, request.name, request.payload, context),
@@ -166,6 +176,35 @@ async fn record_outcome(call: BoxFuture<Reply>, span: tracing::Span) -> Reply {
     };
     tracing::debug!(parent: &span, "answered");
     answer
+}
+
+/// Everything needed to dispatch a request once the gate let it through.
+struct Dispatch {
+    router: Arc<Router>,
+    requests: Option<RequestService<Context>>,
+    client_id: super::ClientId,
+    broadcaster: Broadcaster,
+}
+
+/// Authenticates and authorises a request, then dispatches it.
+async fn gated(
+    gate: Gate,
+    session: SessionSlot,
+    dispatch: Dispatch,
+    name: std::borrow::Cow<'static, str>,
+    payload: crate::payload::Payload,
+    message: crate::context::MessageContext,
+) -> Reply {
+    match gate.admit(&session, &name, payload, message).await? {
+        Admission::Answered(reply) => reply,
+        Admission::Dispatch(message, payload) => {
+            let context = Context::new(message, dispatch.client_id, dispatch.broadcaster);
+            match &dispatch.requests {
+                Some(pipeline) => through(pipeline, name, payload, context).await,
+                None => dispatch.router.dispatch(&name, payload, context).await,
+            }
+        }
+    }
 }
 
 /// Sends a request through the server's request layers.

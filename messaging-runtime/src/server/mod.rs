@@ -2,6 +2,7 @@
 
 mod connection;
 pub(crate) mod context;
+mod gate;
 mod pipeline;
 pub(crate) mod registry;
 pub(crate) mod router;
@@ -15,6 +16,7 @@ use tokio::task::JoinHandle;
 use tower::util::BoxCloneService;
 use tower::{Layer, Service as TowerService};
 
+use crate::auth::{AccessPolicy, AuthProvider};
 use crate::contract::{Event, Request};
 use crate::error::TransportError;
 use crate::middleware::{BoxError, EventService, RequestService, ServerEvent, ServerRequest};
@@ -32,6 +34,7 @@ pub struct Server {
     router: Router,
     registry: Arc<registry::Registry>,
     layers: pipeline::Layers,
+    gate: gate::Gate,
 }
 
 impl fmt::Debug for Server {
@@ -70,6 +73,7 @@ impl Server {
             router: Router::default(),
             registry: Arc::default(),
             layers: pipeline::Layers::default(),
+            gate: gate::Gate::default(),
         })
     }
 
@@ -90,6 +94,26 @@ impl Server {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.router.event(handler);
+        self
+    }
+
+    /// Authenticates callers with `provider`: the server answers `$login` and `$logout`,
+    /// binds a login to the connection, verifies the token of every request (an unknown or
+    /// expired one answers `UNAUTHENTICATED`, 401) and hands handlers the verified actor.
+    /// An actor a client puts in its context is always discarded.
+    #[must_use]
+    pub fn auth(mut self, provider: impl AuthProvider) -> Self {
+        self.gate.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Checks the permission each request declares (`#[permission("orders:write")]` on the
+    /// contract method) against the caller's roles before dispatch: no verified caller
+    /// answers `UNAUTHENTICATED` (401), a missing permission `FORBIDDEN` (403), and the
+    /// handler is not called.
+    #[must_use]
+    pub fn access(mut self, policy: AccessPolicy) -> Self {
+        self.gate.policy = Some(Arc::new(policy));
         self
     }
 
@@ -161,7 +185,7 @@ impl Server {
         tracing::info!(%address, ?contracts, "server started");
         let broadcaster = self.broadcaster();
         let router = Arc::new(self.router);
-        let pipelines = Arc::new(self.layers.build(&router));
+        let pipelines = Arc::new(self.layers.build(&router, self.gate));
         let acceptor = tokio::spawn(connection::accept_loop(
             self.listener,
             router,

@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use tower::util::{BoxCloneService, ServiceExt};
 use tower::Service;
 
+use super::gate::Gate;
 use super::router::{BoxFuture, Router};
 use crate::middleware::{
     BoxError, EventService, RequestService, ServerEvent, ServerRequest, Template,
@@ -37,10 +38,19 @@ pub(crate) struct Layers {
 pub(crate) struct Pipelines {
     pub(crate) requests: Option<Template<RequestService<Context>>>,
     pub(crate) events: Option<Template<EventService<Context>>>,
+    /// Authentication and access control, in front of the request layers.
+    pub(crate) gate: Gate,
 }
 
 impl Layers {
-    pub(crate) fn build(self, router: &Arc<Router>) -> Pipelines {
+    pub(crate) fn build(self, router: &Arc<Router>, mut gate: Gate) -> Pipelines {
+        let required = router
+            .contracts()
+            .iter()
+            .flat_map(|contract| contract.requests.iter())
+            .filter_map(|request| request.permission.map(|p| (request.name, p)))
+            .collect();
+        gate.required = Arc::new(required);
         let requests = if self.requests.is_empty() && self.per_type.is_empty() {
             None
         } else {
@@ -59,7 +69,7 @@ impl Layers {
             let handlers = BoxCloneService::new(EventHandlers { router: Arc::clone(router) });
             Template::new(wrap(self.events, handlers))
         });
-        Pipelines { requests, events }
+        Pipelines { requests, events, gate }
     }
 }
 

@@ -60,10 +60,14 @@ impl Router {
                 // A combinator, not an `async` block: the block would hold the handler's
                 // future twice (before and while awaiting it), which doubled the
                 // allocation past the sizes the allocator serves from its thread cache.
-                Ok(request) => Box::pin(handler(request, cx).map(|answer| match answer {
-                    Ok(response) => Ok(Payload::typed(response)),
-                    Err(error) => Err(error.to_wire()),
-                })),
+                Ok(request) => match request.validate_message() {
+                    // The contract's rules hold before the handler runs.
+                    Err(failure) => Box::pin(std::future::ready(Err(failure.to_wire()))),
+                    Ok(()) => Box::pin(handler(request, cx).map(|answer| match answer {
+                        Ok(response) => Ok(Payload::typed(response)),
+                        Err(error) => Err(error.to_wire()),
+                    })),
+                },
                 Err(e) => {
                     let error = WireError::invalid_payload(R::NAME, &e);
                     Box::pin(std::future::ready(Err(error)))
@@ -82,7 +86,13 @@ impl Router {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let route: EventHandler = Arc::new(move |payload, cx| match payload.decode::<E>() {
-            Ok(event) => Box::pin(handler(event, cx)),
+            Ok(event) => match event.validate_message() {
+                Ok(()) => Box::pin(handler(event, cx)),
+                Err(failure) => {
+                    tracing::warn!(event = E::NAME, %failure, "dropped an event that broke the contract's rules");
+                    Box::pin(std::future::ready(()))
+                }
+            },
             Err(e) => {
                 tracing::warn!(event = E::NAME, reason = %e, "dropped an event that did not decode");
                 Box::pin(std::future::ready(()))

@@ -33,8 +33,11 @@ pub(super) async fn accept_loop(
                     // Small frames should leave at once, not wait for Nagle's algorithm.
                     let _ = stream.set_nodelay(true);
                     let stream = super::buffered(stream);
+                    // The server registers the client before the handshake completes, so a
+                    // client never misses an event published right after it connected.
+                    let Some((inbound, events)) = register(&links, &peer).await else { return };
                     match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
-                        Ok(ws) => serve_socket(ws, peer.to_string(), &links).await,
+                        Ok(ws) => serve_socket(ws, inbound, events).await,
                         Err(e) => tracing::debug!(%peer, error = %e, "websocket handshake failed"),
                     }
                 });
@@ -66,42 +69,51 @@ enum Step {
 /// nothing by itself, so there is nothing to gain from reading ahead), which also polls the
 /// socket only when this task has nothing else to do: each poll costs tungstenite a read
 /// attempt.
-async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSender<ServerLink>) {
+/// Hands the server a link for a new client and waits until it is registered; `None` when
+/// the server is gone.
+async fn register(
+    links: &mpsc::UnboundedSender<ServerLink>,
+    peer: &std::net::SocketAddr,
+) -> Option<(mpsc::UnboundedSender<Inbound>, mpsc::UnboundedReceiver<EventFrame>)> {
     let (inbound, server_inbound) = mpsc::unbounded_channel();
-    let (server_outbound, mut events) = mpsc::unbounded_channel();
+    let (server_outbound, events) = mpsc::unbounded_channel();
+    let (registered, ready) = oneshot::channel();
     let link = ServerLink {
         inbound: server_inbound,
         outbound: server_outbound,
         peer: format!("ws://{peer}"),
-        registered: None,
+        registered: Some(registered),
     };
-    if links.send(link).is_err() {
-        let _ = ws.close(None).await;
-        return;
-    }
+    links.send(link).ok()?;
+    ready.await.ok()?;
+    Some((inbound, events))
+}
+
+async fn serve_socket(
+    mut ws: Socket,
+    inbound: mpsc::UnboundedSender<Inbound>,
+    mut events: mpsc::UnboundedReceiver<EventFrame>,
+) {
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     let mut size = wire::BufferSize::default();
     'connection: loop {
-        let turn = tokio::select! {
+        // `true` when the turn is an answer: events already queued go out before it.
+        let (first, events_first) = tokio::select! {
             biased;
-            Some((id, reply)) = replies.next(), if !replies.is_empty() => Turn::Reply(id, reply),
-            message = ws.next() => Turn::Message(message),
-            event = events.recv() => Turn::Event(event),
+            Some((id, reply)) = replies.next(), if !replies.is_empty() => {
+                (on_reply(&id, reply, &mut size), true)
+            }
+            message = ws.next() => (on_message(message, &inbound, &mut replies, &mut size), false),
+            event = events.recv() => (on_event(event, &mut size), false),
         };
         let mut budget = MAX_BATCH;
-        let first = match turn {
-            Turn::Reply(id, reply) => {
-                while let Some(step) = ready_event(&mut events, &mut size) {
-                    budget = budget.saturating_sub(1);
-                    if !put(&mut ws, step).await {
-                        break 'connection;
-                    }
-                }
-                on_reply(&id, reply, &mut size)
+        while events_first && budget > 0 {
+            let Some(event) = ready_event(&mut events, &mut size) else { break };
+            budget -= 1;
+            if !put(&mut ws, event).await {
+                break 'connection;
             }
-            Turn::Message(message) => on_message(message, &inbound, &mut replies, &mut size),
-            Turn::Event(event) => on_event(event, &mut size),
-        };
+        }
         let mut step = Some(first);
         while let Some(ready) = step.take() {
             if !put(&mut ws, ready).await {
@@ -119,19 +131,12 @@ async fn serve_socket(mut ws: Socket, peer: String, links: &mpsc::UnboundedSende
             break;
         }
     }
-    tracing::debug!(%peer, "websocket connection closed");
+    tracing::debug!("websocket connection closed");
 }
 
 /// At most this many frames are written in one turn before flushing and reading again, so
 /// a flood of events cannot keep the peer's requests from being read.
 const MAX_BATCH: usize = 256;
-
-/// What one turn of the loop waited for.
-enum Turn {
-    Reply(Box<RawValue>, Option<Reply>),
-    Message(Option<Result<Message, WsError>>),
-    Event(Option<EventFrame>),
-}
 
 /// Queues one step's frame on the socket (unflushed); `false` when the connection is over.
 async fn put(ws: &mut Socket, step: Step) -> bool {

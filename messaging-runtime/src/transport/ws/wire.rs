@@ -7,8 +7,9 @@
 //! {"type":"event","event":"orderCreated","payload":{…},"context":{…}}
 //! ```
 //!
-//! Decoding reads each field on its own, so one malformed field still leaves the request id
-//! readable for the error answer; payloads stay raw JSON until dispatch picks their type.
+//! Decoding reads the frame in one pass when it is one of these shapes; a frame that is not
+//! is read again field by field, so that one malformed field still leaves the request id
+//! readable for the error answer. Payloads stay raw JSON until dispatch picks their type.
 
 use std::borrow::Cow;
 use std::io::Write as _;

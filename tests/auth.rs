@@ -1,0 +1,163 @@
+//! The server decides who is calling: it verifies tokens (or the session a connection
+//! logged in with), hands handlers the verified actor, ignores any actor the client claims,
+//! and checks each request's declared permission before dispatch.
+
+use std::sync::{Arc, Mutex};
+
+use messaging_runtime::auth::{AccessPolicy, AuthError, Credentials, HashCost, MemoryAuthProvider};
+use messaging_runtime::prelude::*;
+use messaging_runtime::{Actor, Auth, RunningServer};
+
+/// Asks who the server thinks is calling.
+#[request("whoAmI", response = String)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhoAmI {}
+
+/// Changes a setting; needs `settings:write`.
+#[request("changeSetting", response = String)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeSetting {
+    /// The new value.
+    pub value: String,
+}
+
+/// Never used: the gate answers auth failures itself.
+#[error_code]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileError {
+    /// Unused.
+    #[error(status = 500, message = "unused")]
+    Unused,
+}
+
+/// A profile service.
+#[contract(name = "profile", version = "1.0.0", error = ProfileError)]
+pub trait Profile {
+    /// Who is calling, as the server verified it.
+    #[permission("profile:read")]
+    async fn who_am_i(&self, req: WhoAmI, cx: Context) -> Result<String, ProfileError>;
+    /// Changes a setting.
+    #[permission("settings:write")]
+    async fn change_setting(&self, req: ChangeSetting, cx: Context)
+        -> Result<String, ProfileError>;
+}
+
+#[derive(Default)]
+struct Profiles {
+    changed: Mutex<Vec<String>>,
+}
+
+impl Profile for Arc<Profiles> {
+    async fn who_am_i(&self, _req: WhoAmI, cx: Context) -> Result<String, ProfileError> {
+        let actor = cx.auth.as_ref().and_then(|a| a.actor.as_ref()).map(|a| a.id.clone());
+        Ok(actor.unwrap_or_else(|| "nobody".into()))
+    }
+
+    async fn change_setting(
+        &self,
+        req: ChangeSetting,
+        _cx: Context,
+    ) -> Result<String, ProfileError> {
+        self.changed.lock().expect("changed").push(req.value.clone());
+        Ok(req.value)
+    }
+}
+
+fn actor(id: &str, role: &str) -> Actor {
+    Actor { id: id.into(), kind: "user".into(), roles: vec![role.into()], permissions: vec![] }
+}
+
+async fn serve(name: &str) -> (RunningServer, Arc<Profiles>) {
+    let provider = MemoryAuthProvider::new().with_hash_cost(HashCost::LOW);
+    provider.add_user("alice", "alice-password", actor("u-alice", "admin")).expect("alice");
+    provider.add_user("bob", "bob-password", actor("u-bob", "viewer")).expect("bob");
+    let policy = AccessPolicy::builder()
+        .grant("viewer", ["profile:read"])
+        .grant("admin", ["settings:*"])
+        .inherit("admin", ["viewer"])
+        .build()
+        .expect("a valid policy");
+    let profiles = Arc::new(Profiles::default());
+    let server = Server::bind(&format!("memory://{name}"))
+        .await
+        .expect("binds")
+        .serve(ProfileServer::new(Arc::clone(&profiles)))
+        .auth(provider)
+        .access(policy)
+        .start()
+        .await
+        .expect("starts");
+    (server, profiles)
+}
+
+fn code<E: std::fmt::Debug>(err: &CallError<E>) -> String {
+    match err {
+        CallError::Internal(wire) => wire.code.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn login_checks_the_password_and_the_session_carries_the_verified_actor() {
+    let (server, _) = serve("auth-login").await;
+    let client = ProfileClient::connect(server.address()).await.expect("connects");
+    let wrong =
+        client.inner().login(Credentials::new("alice", "guess")).await.expect_err("refused");
+    assert!(matches!(wrong, CallError::Contract(AuthError::InvalidCredentials)), "{wrong:?}");
+    let anonymous = client.who_am_i(WhoAmI {}).await.expect_err("needs a login");
+    assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+    let session =
+        client.inner().login(Credentials::new("alice", "alice-password")).await.expect("logs in");
+    assert_eq!(session.actor.id, "u-alice");
+    assert_eq!(client.who_am_i(WhoAmI {}).await.expect("allowed"), "u-alice");
+    client.inner().logout().await.expect("logs out");
+    let after = client.who_am_i(WhoAmI {}).await.expect_err("logged out");
+    assert_eq!(code(&after), "UNAUTHENTICATED");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_forbidden_and_the_handler_never_runs() {
+    let (server, profiles) = serve("auth-forbidden").await;
+    let bob = ProfileClient::connect(server.address()).await.expect("connects");
+    bob.inner().login(Credentials::new("bob", "bob-password")).await.expect("logs in");
+    assert_eq!(bob.who_am_i(WhoAmI {}).await.expect("viewers may read"), "u-bob");
+    let err =
+        bob.change_setting(ChangeSetting { value: "dark".into() }).await.expect_err("forbidden");
+    let CallError::Internal(wire) = err else { panic!("expected FORBIDDEN") };
+    assert_eq!((wire.code.as_str(), wire.status), ("FORBIDDEN", Some(403)));
+    assert!(profiles.changed.lock().expect("changed").is_empty(), "the handler was not called");
+    let alice = ProfileClient::connect(server.address()).await.expect("connects");
+    alice.inner().login(Credentials::new("alice", "alice-password")).await.expect("logs in");
+    let changed = alice.change_setting(ChangeSetting { value: "dark".into() }).await;
+    assert_eq!(changed.expect("admins inherit viewer and hold settings:*"), "dark");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_cannot_act_as_another_by_forging_its_context() {
+    let (server, _) = serve("auth-forgery").await;
+    let mallory = ProfileClient::connect(server.address()).await.expect("connects");
+    let forged = MessageContext {
+        source: Some("u-alice".into()),
+        auth: Some(Auth { token: None, actor: Some(actor("u-alice", "admin")) }),
+        ..MessageContext::new()
+    }
+    .with_metadata("clientId", "client-1");
+    let err = mallory.who_am_i(WhoAmI {}).context(forged.clone()).await.expect_err("no token");
+    assert_eq!(code(&err), "UNAUTHENTICATED", "a claimed actor is not an identity");
+    let bad_token = MessageContext {
+        auth: Some(Auth { token: Some("made-up".into()), actor: None }),
+        ..forged
+    };
+    let err = mallory.who_am_i(WhoAmI {}).context(bad_token).await.expect_err("unknown token");
+    assert_eq!(code(&err), "UNAUTHENTICATED");
+    mallory.inner().login(Credentials::new("bob", "bob-password")).await.expect("logs in as bob");
+    let claim_alice = MessageContext {
+        auth: Some(Auth { token: None, actor: Some(actor("u-alice", "admin")) }),
+        ..MessageContext::new()
+    };
+    let who = mallory.who_am_i(WhoAmI {}).context(claim_alice).await.expect("bob's session");
+    assert_eq!(who, "u-bob", "the verified session wins over the claimed actor");
+    server.stop().await;
+}

@@ -1,0 +1,104 @@
+//! The `api-gateway` program as a child process: its first line is the base URL it serves
+//! on, and the routes answer over real HTTP with the services running in its process.
+
+#[path = "support/http.rs"]
+mod http_client;
+#[path = "support/process.rs"]
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use http::Method;
+use http_client::Http;
+use process::ChildProcess;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+/// Bounds every wait on the program: its first line, its exit.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Bounds building the example (a no-op after `cargo test --workspace` built it).
+const BUILD: Duration = Duration::from_secs(600);
+
+const NAME: &str = "api-gateway";
+
+/// The example's binary, built once per test binary.
+async fn binary() -> &'static Path {
+    static BUILT: OnceCell<PathBuf> = OnceCell::const_new();
+    BUILT.get_or_init(build).await
+}
+
+/// Builds the example with the same cargo, profile and workspace-wide feature set as
+/// `cargo test --workspace` (so that command makes this a no-op), and returns its path.
+async fn build() -> PathBuf {
+    // This test runs as target/<profile dir>/deps/gateway_process-<hash>.
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir =
+        exe.parent().and_then(Path::parent).expect("the test runs from target/<profile>/deps");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command.args(["build", "--workspace", "--profile", &profile, "--example", NAME]);
+    let mut build = ChildProcess::spawn("cargo build", command);
+    match build.wait_exit(BUILD).await {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("building {NAME} failed ({status})\n{}", build.transcript()),
+        None => panic!("building {NAME} took over {BUILD:?}\n{}", build.transcript()),
+    }
+    let binary =
+        profile_dir.join("examples").join(format!("{NAME}{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.is_file(), "cargo built {NAME}, but {} is missing", binary.display());
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_program_announces_its_url_and_serves_the_routes() {
+    let mut command = Command::new(binary().await);
+    command.args(["--listen", "127.0.0.1:0", "--exit-on-stdin-close"]);
+    let mut gateway = ChildProcess::spawn(NAME, command);
+    let url = gateway.next_line(WAIT).await;
+    let port = url.strip_prefix("http://127.0.0.1:").and_then(|port| port.parse::<u16>().ok());
+    assert!(
+        port.is_some_and(|port| port != 0),
+        "the first line must be the base URL, like http://127.0.0.1:43521, not {url:?}"
+    );
+
+    let http = Http::new(&url);
+    let body = json!({
+        "customerId": "customer-process",
+        "items": [{"productId": "p-mouse", "quantity": 2}],
+        "shippingAddress": {
+            "name": "Ada", "street": "1 Main St", "city": "Springfield", "state": "IL",
+            "postalCode": "62701", "country": "US",
+        },
+    });
+    let created = http.json(Method::POST, "/orders", &body).await;
+    assert_eq!(created.status, 201, "{created:?}\n{}", gateway.transcript());
+    let id = created.json()["id"].as_str().expect("the order has an id").to_owned();
+    let read = http.get(&format!("/orders/{id}")).await;
+    assert_eq!((read.status, read.json()["customerId"].clone()), (200, json!("customer-process")));
+    let missing = http.get("/orders/order-404").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error()["code"], "ORDER_NOT_FOUND");
+
+    gateway.stop(WAIT).await;
+}
+
+#[tokio::test]
+async fn help_lists_the_flags() {
+    let mut command = Command::new(binary().await);
+    command.arg("--help");
+    let mut help = ChildProcess::spawn(NAME, command);
+    let status = help.wait_exit(WAIT).await.expect("--help exits at once");
+    assert!(status.success(), "{}", help.transcript());
+    let text = help.seen().join("\n");
+    for flag in ["--listen HOST:PORT", "--orders URL", "--timeout-ms MS"] {
+        assert!(text.contains(flag), "{flag} is missing from the help:\n{text}");
+    }
+}
