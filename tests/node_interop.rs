@@ -2,7 +2,8 @@
 //! against the wire protocol of the guide's TypeScript WebSocket adapter, runs against the
 //! Rust order service over `ws://` and must pass every check (typed errors with code,
 //! message and status; createOrder with its orderCreated event; getOrderById; BAD_MESSAGE,
-//! INVALID_PAYLOAD and UNKNOWN_REQUEST_TYPE answers).
+//! INVALID_PAYLOAD and UNKNOWN_REQUEST_TYPE answers), and against the live dashboard
+//! (its requests, its typed error, and the order events it forwards live).
 //!
 //! Needs Node and the client's dependencies: `npm ci --prefix tests/node`. Without them the
 //! test fails and says so.
@@ -44,9 +45,10 @@ async fn require_node() {
 
 /// Runs `node tests/node/interop.mjs <url> [suites]` and fails with its output unless every
 /// check passed.
-async fn run_interop(url: &str, suites: &[&str]) {
+async fn run_interop(url: &str, suites: &[&str], env: &[(&str, &str)]) {
     let mut command = Command::new("node");
     command.current_dir(node_dir()).arg("interop.mjs").arg(url).args(suites);
+    command.envs(env.iter().copied());
     let mut node = ChildProcess::spawn("node interop.mjs", command);
     let status = node.wait_exit(RUN).await;
     let transcript = node.transcript();
@@ -69,7 +71,24 @@ async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_order_servic
     let orders = examples::start_order_service("ws://127.0.0.1:0", products.address())
         .await
         .expect("the order service starts");
-    run_interop(orders.address(), &["orders"]).await;
+    run_interop(orders.address(), &["orders"], &[]).await;
+    orders.stop().await;
+    products.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_dashboard() {
+    require_node().await;
+    let products = examples::start_product_service("ws://127.0.0.1:0")
+        .await
+        .expect("the product service starts");
+    let orders = examples::start_order_service("ws://127.0.0.1:0", products.address())
+        .await
+        .expect("the order service starts");
+    let options = examples::dashboard::DashboardOptions::new("127.0.0.1:0", orders.address());
+    let dashboard = examples::dashboard::start(options).await.expect("the dashboard starts");
+    run_interop(dashboard.ws_address(), &["dashboard"], &[("ORDERS_URL", orders.address())]).await;
+    dashboard.stop().await;
     orders.stop().await;
     products.stop().await;
 }

@@ -1,7 +1,8 @@
 // Interop checks: a client written against the TypeScript Magic Button Messaging WebSocket
 // adapter's wire protocol (see client.mjs), run against a Rust server.
 //
-//   node interop.mjs <ws-url> [suite...]        suites: orders (the default)
+//   node interop.mjs <ws-url> [suite...]        suites: orders (the default), dashboard
+//   (the dashboard suite also needs ORDERS_URL: the order service the dashboard follows)
 //
 // Prints one line per check ("ok - ..." or "not ok - ...") and exits with status 0 only if
 // every check passed; 1 on a failed check, 2 on bad arguments. Every wait is bounded, and
@@ -127,8 +128,56 @@ const ORDER_CHECKS = [
   }],
 ];
 
+/**
+ * The live dashboard: its own requests, and the order events it forwards. An order is placed
+ * through a second client on the order service named by the ORDERS_URL environment variable.
+ */
+const DASHBOARD_CHECKS = [
+  ["getDashboardStats answers figures computed from the orders seen", async (client, state) => {
+    const stats = await client.request("getDashboardStats", {}, CONTEXT);
+    for (const field of ["totalOrders", "pendingOrders", "totalRevenue", "averageOrderValue"]) {
+      assert.equal(typeof stats[field], "number", `stats.${field}`);
+    }
+    state.before = stats;
+  }],
+  ["getOrderById for an unknown id answers the typed error ORDER_NOT_FOUND", async (client) => {
+    await rejectsWith(client.request("getOrderById", { orderId: "order-missing" }, CONTEXT), {
+      code: "ORDER_NOT_FOUND",
+      status: 404,
+    });
+  }],
+  ["an order placed on the order service reaches the dashboard's clients live", async (client, state) => {
+    const ordersUrl = process.env.ORDERS_URL;
+    assert.ok(ordersUrl, "ORDERS_URL names the order service the dashboard follows");
+    const orders = await MessagingClient.connect(ordersUrl);
+    try {
+      const customerId = `c-dash-${process.pid}`;
+      const created = client.nextEvent("orderCreated", (p) => p.customerId === customerId);
+      const order = await orders.request("createOrder", {
+        customerId,
+        items: [{ productId: "p-mouse", quantity: 1 }],
+        shippingAddress: { name: "N", street: "S", city: "C", state: "ST", postalCode: "P", country: "CO" },
+      }, CONTEXT);
+      const event = await created;
+      assert.equal(event.payload.orderId, order.id);
+      state.orderId = order.id;
+    } finally {
+      await orders.close();
+    }
+  }],
+  ["the dashboard answers the new order and counts it", async (client, state) => {
+    assert.ok(state.orderId, "needs the order of the previous check");
+    const view = await client.request("getOrderById", { orderId: state.orderId }, CONTEXT);
+    assert.equal(view.id ?? view.order?.id, state.orderId, JSON.stringify(view));
+    const stats = await client.request("getDashboardStats", {}, CONTEXT);
+    assert.equal(stats.totalOrders, state.before.totalOrders + 1, "one more order counted");
+    const recent = await client.request("getRecentOrders", { limit: 5 }, CONTEXT);
+    assert.ok(Array.isArray(recent) && recent.some((o) => (o.id ?? o.order?.id) === state.orderId), "listed");
+  }],
+];
+
 /** The suites by name. */
-const SUITES = { orders: ORDER_CHECKS };
+const SUITES = { orders: ORDER_CHECKS, dashboard: DASHBOARD_CHECKS };
 
 async function runSuite(url, name, checks) {
   const client = await MessagingClient.connect(url);
