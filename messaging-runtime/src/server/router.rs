@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -19,6 +20,17 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 type RequestHandler = Box<dyn Fn(Payload, Context) -> BoxFuture<Reply> + Send + Sync>;
 type EventHandler = Arc<dyn Fn(Payload, Context) -> BoxFuture<()> + Send + Sync>;
+
+/// The answer to a request whose handler panicked; the panic message is logged, not sent.
+fn panicked(request: &str, panic: &(dyn std::any::Any + Send)) -> WireError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(request_type = request, panic = %message, "a handler panicked");
+    WireError::internal(format!("the handler of `{request}` failed"))
+}
 
 /// Implemented by the generated `{Contract}Server<S>`: registers one route per request.
 #[diagnostic::on_unimplemented(
@@ -63,10 +75,15 @@ impl Router {
                 Ok(request) => match request.validate_message() {
                     // The contract's rules hold before the handler runs.
                     Err(failure) => Box::pin(std::future::ready(Err(failure.to_wire()))),
-                    Ok(()) => Box::pin(handler(request, cx).map(|answer| match answer {
-                        Ok(response) => Ok(Payload::typed(response)),
-                        Err(error) => Err(error.to_wire()),
-                    })),
+                    // A handler that panics answers INTERNAL_ERROR for its own request only;
+                    // the connection and every other request carry on.
+                    Ok(()) => Box::pin(AssertUnwindSafe(handler(request, cx)).catch_unwind().map(
+                        |answer| match answer {
+                            Ok(Ok(response)) => Ok(Payload::typed(response)),
+                            Ok(Err(error)) => Err(error.to_wire()),
+                            Err(panic) => Err(panicked(R::NAME, &*panic)),
+                        },
+                    )),
                 },
                 Err(e) => {
                     let error = WireError::invalid_payload(R::NAME, &e);
