@@ -62,33 +62,33 @@ async fn run_interop(url: &str, suites: &[&str], env: &[(&str, &str)]) {
     assert!(!node.seen().iter().any(|l| l.starts_with("not ok")), "{transcript}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_order_service() {
-    require_node().await;
+/// The product and order services over `ws://` on ephemeral ports.
+async fn order_services() -> examples::Services {
     let products = examples::start_product_service("ws://127.0.0.1:0")
         .await
         .expect("the product service starts");
     let orders = examples::start_order_service("ws://127.0.0.1:0", products.address())
         .await
         .expect("the order service starts");
-    run_interop(orders.address(), &["orders"], &[]).await;
-    orders.stop().await;
-    products.stop().await;
+    examples::Services { products, orders }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_order_service() {
+    require_node().await;
+    let services = order_services().await;
+    run_interop(services.orders.address(), &["orders"], &[]).await;
+    services.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_dashboard() {
     require_node().await;
-    let products = examples::start_product_service("ws://127.0.0.1:0")
-        .await
-        .expect("the product service starts");
-    let orders = examples::start_order_service("ws://127.0.0.1:0", products.address())
-        .await
-        .expect("the order service starts");
-    let options = examples::dashboard::DashboardOptions::new("127.0.0.1:0", orders.address());
+    let services = order_services().await;
+    let orders = services.orders.address().to_owned();
+    let options = examples::dashboard::DashboardOptions::new("127.0.0.1:0", orders.clone());
     let dashboard = examples::dashboard::start(options).await.expect("the dashboard starts");
-    run_interop(dashboard.ws_address(), &["dashboard"], &[("ORDERS_URL", orders.address())]).await;
+    run_interop(dashboard.ws_address(), &["dashboard"], &[("ORDERS_URL", orders.as_str())]).await;
     dashboard.stop().await;
-    orders.stop().await;
-    products.stop().await;
+    services.stop().await;
 }
