@@ -76,3 +76,28 @@ async fn a_panicking_handler_answers_internal_error_for_its_request_only() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_status_stream_starts_with_now_and_never_repeats_a_value() {
+    use futures_util::StreamExt;
+    let server = Server::bind("memory://resilience-status")
+        .await
+        .expect("binds")
+        .serve(CalculatorServer::new(Buggy))
+        .start()
+        .await
+        .expect("starts");
+    let client = Client::connect(server.address()).await.expect("connects");
+    let mut statuses = client.status_stream();
+    let first =
+        tokio::time::timeout(Duration::from_secs(5), statuses.next()).await.expect("in time");
+    assert_eq!(first, Some(ConnectionStatus::Connected));
+    server.stop().await;
+    client.close();
+    client.close();
+    let next =
+        tokio::time::timeout(Duration::from_secs(5), statuses.next()).await.expect("in time");
+    assert_eq!(next, Some(ConnectionStatus::Disconnected));
+    let quiet = tokio::time::timeout(Duration::from_millis(100), statuses.next()).await;
+    assert!(quiet.is_err(), "no repeated `disconnected`: {quiet:?}");
+}

@@ -244,6 +244,31 @@ impl Client {
         self.inner.status.clone()
     }
 
+    /// The connection status as a `Stream`: the status now, then every change, never the
+    /// same value twice in a row. Ends when the client is dropped.
+    pub fn status_stream(
+        &self,
+    ) -> impl futures_core::Stream<Item = ConnectionStatus> + Send + Unpin + 'static {
+        let mut receiver = self.inner.status.clone();
+        let first = *receiver.borrow_and_update();
+        Box::pin(futures_util::stream::unfold(
+            (receiver, Some(first), None::<ConnectionStatus>),
+            |(mut receiver, pending, mut last)| async move {
+                let mut next = pending;
+                loop {
+                    if let Some(status) = next.take() {
+                        if last != Some(status) {
+                            last = Some(status);
+                            return Some((status, (receiver, None, last)));
+                        }
+                    }
+                    receiver.changed().await.ok()?;
+                    next = Some(*receiver.borrow_and_update());
+                }
+            },
+        ))
+    }
+
     /// The default timeout of this client's requests.
     pub fn default_timeout(&self) -> Duration {
         self.inner.timeout
