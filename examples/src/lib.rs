@@ -22,6 +22,7 @@ pub mod notification_service;
 pub mod order_service;
 pub mod pipeline;
 pub mod product_service;
+pub mod reactive;
 
 use core::fmt;
 

@@ -195,6 +195,14 @@ pub enum TransportError {
     NotFound(String),
     /// The connection is closed.
     Closed,
+    /// The server refused the connection (for example, it has as many connections as it
+    /// allows: [`crate::Server::max_connections`]).
+    Refused {
+        /// The address as given.
+        address: String,
+        /// Why, as the server said.
+        reason: String,
+    },
     /// Any other I/O failure.
     Io(String),
 }
@@ -213,6 +221,9 @@ impl fmt::Display for TransportError {
             Self::AddressInUse(a) => write!(f, "address `{a}` is already bound by another server"),
             Self::NotFound(a) => write!(f, "no server is bound at `{a}`"),
             Self::Closed => f.write_str("the connection is closed"),
+            Self::Refused { address, reason } => {
+                write!(f, "the server at `{address}` refused the connection: {reason}")
+            }
             Self::Io(m) => write!(f, "transport i/o error: {m}"),
         }
     }

@@ -72,7 +72,9 @@ pub mod validation;
 pub use auth::{
     AccessPolicy, AuthError, AuthProvider, Credentials, MemoryAuthProvider, Permission, Session,
 };
-pub use client::{Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription};
+pub use client::{
+    Backoff, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription,
+};
 pub use context::{Actor, Auth, MessageContext};
 pub use contract::{
     Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,

@@ -3,6 +3,7 @@
 mod call;
 mod deadlines;
 mod pipeline;
+mod reconnect;
 mod subscription;
 
 use std::borrow::Cow;
@@ -29,6 +30,7 @@ use tower::{Layer, Service as TowerService, ServiceExt};
 
 pub use call::{Call, CallFuture};
 use deadlines::Deadlines;
+pub use reconnect::Backoff;
 use subscription::Subscriptions;
 pub use subscription::{EventStream, Subscription};
 
@@ -69,6 +71,7 @@ pub struct ClientBuilder {
     source: Option<String>,
     layers: pipeline::ClientLayers,
     validate: bool,
+    reconnect: Option<Backoff>,
 }
 
 impl ClientBuilder {
@@ -127,6 +130,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Reconnects automatically after the connection is lost, waiting as `backoff` says
+    /// (off unless set). Meanwhile the status is `reconnecting` and requests fail at once
+    /// with `CallError::Disconnected`; afterwards every subscription carries on. When the
+    /// attempts are used up the status becomes `error`.
+    #[must_use]
+    pub fn reconnect(mut self, backoff: Backoff) -> Self {
+        self.reconnect = Some(backoff);
+        self
+    }
+
     /// Connects to a server at `address`.
     pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
         let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
@@ -140,11 +153,13 @@ impl ClientBuilder {
         status_tx.send_replace(ConnectionStatus::Connected);
         let status_tx = Arc::new(status_tx);
         let subscriptions = Arc::new(Subscriptions::default());
+        let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
         let dispatcher = tokio::spawn(dispatch_events(
-            link.events,
+            Connection { events: link.events, outbound: Arc::clone(&outbound) },
             Arc::clone(&subscriptions),
             self.layers.events(&subscriptions),
             Arc::clone(&status_tx),
+            self.reconnect.map(|backoff| (address.to_owned(), backoff)),
         ));
         let deadlines = Arc::new(Deadlines::default());
         let timer = tokio::spawn(Arc::clone(&deadlines).run());
@@ -152,9 +167,10 @@ impl ClientBuilder {
         let inner = Arc::new_cyclic(|me| Inner {
             token: std::sync::Mutex::new(None),
             validate: self.validate,
+            reconnects: self.reconnect.is_some(),
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
-            outbound: link.outbound,
+            outbound,
             deadlines,
             timer,
             subscriptions,
@@ -182,9 +198,12 @@ struct Inner {
     logged_in: AtomicBool,
     /// Whether calls check the contract's validation rules before sending.
     validate: bool,
+    /// Whether the client reconnects after losing its connection.
+    reconnects: bool,
     /// The request layers, `None` when there are none (the fast path).
     requests: Option<Template<RequestService<MessageContext>>>,
-    outbound: mpsc::UnboundedSender<Inbound>,
+    /// Swapped for a new one when the client reconnects.
+    outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
     /// The deadlines of the calls in flight, and the one timer task that enforces them.
     deadlines: Arc<Deadlines>,
     timer: JoinHandle<()>,
@@ -221,6 +240,7 @@ impl Client {
             source: None,
             layers: pipeline::ClientLayers::default(),
             validate: true,
+            reconnect: None,
         }
     }
 
@@ -292,10 +312,10 @@ impl Client {
     ) -> Result<(), PublishError> {
         let frame =
             EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
-        self.inner.outbound.send(Inbound::Event(frame)).map_err(|_| {
-            self.mark_disconnected();
-            PublishError::Closed
-        })
+        if !self.send(Inbound::Event(frame)) {
+            return Err(PublishError::Closed);
+        }
+        Ok(())
     }
 
     /// Every event of type `E` from now on, as a `Stream`. Dropping the stream unsubscribes.
@@ -363,12 +383,18 @@ impl Client {
         self.call::<LogoutRequest, AuthError>(LogoutRequest { token }).await
     }
 
+    fn outbound(&self) -> std::sync::RwLockReadGuard<'_, mpsc::UnboundedSender<Inbound>> {
+        self.inner.outbound.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends a frame on the current connection; `false` at once while not connected.
     pub(crate) fn send(&self, frame: Inbound) -> bool {
-        if self.status() == ConnectionStatus::Disconnected {
+        if self.status() != ConnectionStatus::Connected {
             return false;
         }
-        let sent = self.inner.outbound.send(frame).is_ok();
-        if !sent {
+        let sent = self.outbound().send(frame).is_ok();
+        // A client that reconnects leaves the status to its reconnect loop.
+        if !sent && !self.inner.reconnects {
             self.mark_disconnected();
         }
         sent
@@ -383,33 +409,63 @@ impl Client {
     }
 }
 
+/// One connection's event stream, and the slot its outbound sender lives in.
+struct Connection {
+    events: mpsc::UnboundedReceiver<EventFrame>,
+    outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+}
+
 /// Delivers the server's events to subscribers, in arrival order (through the event layers
-/// when there are any), until the connection ends.
+/// when there are any), until the connection ends; then reconnects if the client was built
+/// to, keeping every subscription.
 async fn dispatch_events(
-    mut events: mpsc::UnboundedReceiver<EventFrame>,
+    mut connection: Connection,
     subscriptions: Arc<Subscriptions>,
     mut layers: Option<EventService<MessageContext>>,
     status: Arc<watch::Sender<ConnectionStatus>>,
+    reconnect: Option<(String, Backoff)>,
 ) {
-    while let Some(frame) = events.recv().await {
-        match &mut layers {
-            None => subscriptions.deliver(frame),
-            Some(pipeline) => {
-                let event = ClientEvent {
-                    name: frame.name,
-                    payload: frame.payload,
-                    context: frame.context,
-                };
-                let outcome = match pipeline.ready().await {
-                    Ok(ready) => ready.call(event).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "an event layer failed; the event was not delivered");
-                }
+    loop {
+        while let Some(frame) = connection.events.recv().await {
+            deliver(frame, &subscriptions, &mut layers).await;
+        }
+        let Some((address, backoff)) = &reconnect else { break };
+        status.send_replace(ConnectionStatus::Reconnecting);
+        match reconnect::reconnect(address, backoff).await {
+            Ok(link) => {
+                *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    link.outbound;
+                connection.events = link.events;
+                status.send_replace(ConnectionStatus::Connected);
+                tracing::info!(%address, "reconnected");
+            }
+            Err(e) => {
+                tracing::warn!(%address, error = %e, "gave up reconnecting");
+                status.send_replace(ConnectionStatus::Error);
+                subscriptions.close_all();
+                return;
             }
         }
     }
     status.send_replace(ConnectionStatus::Disconnected);
     subscriptions.close_all();
+}
+
+async fn deliver(
+    frame: EventFrame,
+    subscriptions: &Subscriptions,
+    layers: &mut Option<EventService<MessageContext>>,
+) {
+    let Some(pipeline) = layers else {
+        subscriptions.deliver(frame);
+        return;
+    };
+    let event = ClientEvent { name: frame.name, payload: frame.payload, context: frame.context };
+    let outcome = match pipeline.ready().await {
+        Ok(ready) => ready.call(event).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "an event layer failed; the event was not delivered");
+    }
 }

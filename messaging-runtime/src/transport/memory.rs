@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ClientLink, Listener, ServerLink, Transport};
+use super::{ClientLink, EventSender, Listener, ServerLink, Transport};
 use crate::error::TransportError;
 
 /// The scheme of the in-process transport.
@@ -74,12 +74,22 @@ impl Transport for MemoryTransport {
         let (to_server, inbound) = mpsc::unbounded_channel();
         let (outbound, events) = mpsc::unbounded_channel();
         let (registered, ready) = oneshot::channel();
+        // The client's dispatcher takes every event at once: there is no backlog to measure.
+        let outbound = EventSender::uncounted(outbound);
+        // Kept only until the server answers, to read why it refused, if it did.
+        let answer = outbound.clone();
         let link =
             ServerLink { inbound, outbound, peer: String::new(), registered: Some(registered) };
         acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
         // The server registers the client before it is handed back, so no broadcast made
         // after `connect` returns can miss it.
-        ready.await.map_err(|_| TransportError::NotFound(address.to_owned()))?;
+        ready.await.map_err(|_| match answer.close_reason() {
+            Some(reason) => {
+                TransportError::Refused { address: address.to_owned(), reason: reason.to_string() }
+            }
+            None => TransportError::NotFound(address.to_owned()),
+        })?;
+        drop(answer);
         Ok(ClientLink { outbound: to_server, events })
     }
 }

@@ -7,7 +7,10 @@
 //! as one that has.
 
 pub mod memory;
+mod queue;
 pub mod ws;
+
+pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -69,13 +72,16 @@ pub struct ClientLink {
 pub struct ServerLink {
     /// Requests and events from the client; closed when the client goes away.
     pub inbound: mpsc::UnboundedReceiver<Inbound>,
-    /// Events to the client.
-    pub outbound: mpsc::UnboundedSender<EventFrame>,
+    /// Events to the client: made with [`event_queue`] when the transport takes them off
+    /// itself (the server then bounds the client's backlog), or [`EventSender::uncounted`].
+    pub outbound: EventSender,
     /// Where the client connects from, as the transport describes it.
     pub peer: String,
     /// Fired by the server once the client is registered (it then receives broadcasts).
     /// A transport waits for it before reporting the connection as established, so a
-    /// client never misses an event published right after it connected.
+    /// client never misses an event published right after it connected. Dropped unfired when
+    /// the server refuses the client; [`EventSender::close_reason`] then tells why (for
+    /// example [`CloseReason::TooManyConnections`]), or nothing when the server is gone.
     pub registered: Option<oneshot::Sender<()>>,
 }
 

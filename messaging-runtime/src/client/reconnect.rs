@@ -1,0 +1,103 @@
+//! Reconnecting with exponential backoff and jitter. Subscriptions live in the client, not
+//! in the connection, so every one of them carries on over the new connection without the
+//! user doing anything.
+
+use std::time::Duration;
+
+use crate::error::TransportError;
+use crate::transport::{transport_for, ClientLink};
+
+/// How a client reconnects after losing its connection: the first delay, the factor it
+/// grows by, its cap, and how many attempts before giving up (status `error`). Each delay
+/// gets up to 20% random jitter, so many clients do not retry in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The delay before the first attempt (default 100 ms).
+    pub initial_delay: Duration,
+    /// What each delay is multiplied by (default 2.0).
+    pub factor: f64,
+    /// The longest delay (default 10 s).
+    pub max_delay: Duration,
+    /// Attempts before giving up; `None` retries forever (default 10).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(100),
+            factor: 2.0,
+            max_delay: Duration::from_secs(10),
+            max_attempts: Some(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt` (0-based), without jitter.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
+        let grown = self.initial_delay.as_secs_f64()
+            * factor.powi(i32::try_from(attempt).unwrap_or(i32::MAX));
+        Duration::try_from_secs_f64(grown).unwrap_or(self.max_delay).min(self.max_delay)
+    }
+}
+
+/// Up to 20% more than `delay`, from a cheap generator seeded by the clock: jitter needs
+/// spread, not cryptographic randomness.
+fn jittered(delay: Duration, seed: &mut u64) -> Duration {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    let fraction = f64::from(u32::try_from(*seed % 1_000).unwrap_or(0)) / 5_000.0;
+    delay.mul_f64(1.0 + fraction)
+}
+
+/// Tries to connect to `address` again, waiting between attempts as `backoff` says.
+/// `Err` with the last failure once the attempts are used up.
+pub(crate) async fn reconnect(
+    address: &str,
+    backoff: &Backoff,
+) -> Result<ClientLink, TransportError> {
+    let mut seed = u64::from(crate::context::now_millis().to_le_bytes()[0]) | 0x9E37_79B9_7F4A_7C15;
+    let mut attempt = 0;
+    loop {
+        tokio::time::sleep(jittered(backoff.delay(attempt), &mut seed)).await;
+        let outcome = match transport_for(address) {
+            Ok(transport) => transport.connect(address).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(link) => return Ok(link),
+            Err(e) => {
+                attempt += 1;
+                tracing::debug!(%address, attempt, error = %e, "reconnecting failed");
+                if backoff.max_attempts.is_some_and(|max| attempt >= max) {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_by_the_factor_up_to_the_cap() {
+        let backoff = Backoff {
+            initial_delay: Duration::from_millis(100),
+            factor: 2.0,
+            max_delay: Duration::from_secs(1),
+            max_attempts: None,
+        };
+        let delays: Vec<u128> = (0..6).map(|a| backoff.delay(a).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        let mut seed = 0x1234_5678;
+        for _ in 0..100 {
+            let d = jittered(Duration::from_millis(100), &mut seed);
+            assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(120), "{d:?}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The queue of events from the server to one client, and why a connection is closed.
+//!
+//! The server bounds how many events may wait for one client ([`crate::Server::outbound_queue`]);
+//! it can only do so when the transport reports what it has taken off the queue, which an
+//! [`EventReceiver`] does. A transport that hands events straight to the client's own
+//! dispatcher (`memory://`) uses [`EventSender::uncounted`]: no backlog is measured there.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{mpsc, Notify};
+
+use super::EventFrame;
+
+/// Why the server closes a connection; a transport turns it into its own form (a WebSocket
+/// close code and reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The server is shutting down (`ws://`: 1001 "going away").
+    ShuttingDown,
+    /// The client did not take its events fast enough and its queue filled (`ws://`: 1008).
+    SlowConsumer,
+    /// The server has as many connections as it allows (`ws://`: 1013 "try again later").
+    TooManyConnections,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ShuttingDown => "the server is shutting down",
+            Self::SlowConsumer => "slow consumer: the client's event queue is full",
+            Self::TooManyConnections => "too many connections: try again later",
+        })
+    }
+}
+
+/// Sending an event to one client failed.
+#[derive(Debug)]
+pub enum QueueError {
+    /// The client's queue holds as many events as allowed; the event was not queued.
+    Full(EventFrame),
+    /// The connection is closed.
+    Closed(EventFrame),
+}
+
+struct State {
+    /// Events sent and not yet taken by the transport (only when `counted`).
+    queued: AtomicUsize,
+    counted: bool,
+    /// Set once: why the server closes the connection.
+    reason: OnceLock<CloseReason>,
+    /// Whether the connection must close now, without sending what is still queued.
+    now: AtomicBool,
+    wake: Notify,
+}
+
+/// The server's end of one client's event queue. Cheap to clone.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: mpsc::UnboundedSender<EventFrame>,
+    state: Arc<State>,
+}
+
+impl fmt::Debug for EventSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSender").field("queued", &self.queued()).finish()
+    }
+}
+
+/// The transport's end of one client's event queue: each event taken counts off the backlog.
+pub struct EventReceiver {
+    rx: mpsc::UnboundedReceiver<EventFrame>,
+    state: Arc<State>,
+}
+
+impl fmt::Debug for EventReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventReceiver").finish_non_exhaustive()
+    }
+}
+
+fn state(counted: bool) -> Arc<State> {
+    Arc::new(State {
+        queued: AtomicUsize::new(0),
+        counted,
+        reason: OnceLock::new(),
+        now: AtomicBool::new(false),
+        wake: Notify::new(),
+    })
+}
+
+/// A new event queue whose backlog the server can bound.
+pub fn event_queue() -> (EventSender, EventReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let state = state(true);
+    (EventSender { tx, state: Arc::clone(&state) }, EventReceiver { rx, state })
+}
+
+impl EventSender {
+    /// A queue whose backlog is not measured, for a transport that hands events straight to
+    /// a consumer that takes each at once; the server's queue limit does not apply to it.
+    pub fn uncounted(tx: mpsc::UnboundedSender<EventFrame>) -> Self {
+        Self { tx, state: state(false) }
+    }
+
+    /// Queues `frame` unless `limit` events are already waiting.
+    pub fn try_send(&self, frame: EventFrame, limit: usize) -> Result<(), QueueError> {
+        if self.state.counted && self.state.queued.fetch_add(1, Ordering::Relaxed) >= limit {
+            self.state.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(QueueError::Full(frame));
+        }
+        self.tx.send(frame).map_err(|e| {
+            if self.state.counted {
+                self.state.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            QueueError::Closed(e.0)
+        })
+    }
+
+    /// How many events wait (always 0 when uncounted).
+    pub fn queued(&self) -> usize {
+        self.state.queued.load(Ordering::Relaxed)
+    }
+
+    /// Whether the transport let go of the queue (the client is gone).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Resolves once the transport let go of the queue.
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
+    /// Records why the connection ends, to be reported once every sender is dropped and the
+    /// events already queued are delivered. The first reason recorded wins.
+    pub fn finish(&self, reason: CloseReason) {
+        let _ = self.state.reason.set(reason);
+    }
+
+    /// Closes the connection now, for `reason`: events still queued are not delivered.
+    pub fn close_now(&self, reason: CloseReason) {
+        self.finish(reason);
+        self.state.now.store(true, Ordering::Release);
+        self.state.wake.notify_one();
+    }
+
+    /// Why the server closes (or closed) the connection, if it said.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.state.reason.get().copied()
+    }
+}
+
+impl EventReceiver {
+    /// The next event; `None` once every sender is dropped.
+    pub async fn recv(&mut self) -> Option<EventFrame> {
+        let frame = self.rx.recv().await;
+        if frame.is_some() {
+            self.state.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        frame
+    }
+
+    /// The next event if one is ready.
+    pub fn try_recv(&mut self) -> Result<EventFrame, mpsc::error::TryRecvError> {
+        let frame = self.rx.try_recv()?;
+        self.state.queued.fetch_sub(1, Ordering::Relaxed);
+        Ok(frame)
+    }
+
+    /// Why the server closes the connection, if it said.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.state.reason.get().copied()
+    }
+
+    /// A handle that resolves when the server closes the connection at once
+    /// ([`EventSender::close_now`]).
+    pub fn close_signal(&self) -> CloseSignal {
+        CloseSignal { state: Arc::clone(&self.state) }
+    }
+}
+
+/// Resolves when the server closes a connection at once; see [`EventReceiver::close_signal`].
+pub struct CloseSignal {
+    state: Arc<State>,
+}
+
+impl fmt::Debug for CloseSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloseSignal").finish_non_exhaustive()
+    }
+}
+
+impl CloseSignal {
+    /// Waits until the server closes the connection at once, and tells why.
+    pub async fn wait(&self) -> CloseReason {
+        loop {
+            if self.state.now.load(Ordering::Acquire) {
+                if let Some(reason) = self.state.reason.get() {
+                    return *reason;
+                }
+            }
+            self.state.wake.notified().await;
+        }
+    }
+}
