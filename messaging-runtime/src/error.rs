@@ -20,6 +20,9 @@ pub mod codes {
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
     /// The request did not complete before its deadline.
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// The request's own deadline passed on the server; its handler was cancelled. A Rust
+    /// client reports it as `CallError::Timeout`.
+    pub const DEADLINE_EXCEEDED: &str = "DEADLINE_EXCEEDED";
     /// The server sheds load: too many requests at once.
     pub const OVERLOADED: &str = "OVERLOADED";
     /// No valid credentials: a missing, unknown or expired token, or a failed login (401).
@@ -241,6 +244,9 @@ pub enum PublishError {
     UnknownClient(String),
     /// The connection to the peer is closed.
     Closed,
+    /// The client did not take its events fast enough: its queue was full, and it was
+    /// disconnected ([`crate::Server::outbound_queue`]).
+    SlowConsumer(String),
 }
 
 impl fmt::Display for PublishError {
@@ -248,6 +254,9 @@ impl fmt::Display for PublishError {
         match self {
             Self::NotRunning => f.write_str("the server is not running"),
             Self::UnknownClient(id) => write!(f, "no client with id `{id}` is connected"),
+            Self::SlowConsumer(id) => {
+                write!(f, "client `{id}` did not take its events fast enough and was disconnected")
+            }
             Self::Closed => f.write_str("the connection is closed"),
         }
     }

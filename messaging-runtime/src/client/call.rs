@@ -14,7 +14,7 @@ use super::pipeline::Answer;
 use super::Client;
 use crate::context::MessageContext;
 use crate::contract::{ErrorCode, Request};
-use crate::error::CallError;
+use crate::error::{codes, CallError};
 use crate::middleware::ClientRequest;
 use crate::payload::Payload;
 use crate::transport::{Inbound, RequestFrame};
@@ -180,6 +180,10 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
         Poll::Ready(match answer {
             Err(Elapsed) => Err(CallError::Timeout(timeout)),
             Ok(Err(_)) => Err(CallError::Disconnected),
+            // The server gave up at this call's own deadline: a timeout, as seen from here.
+            Ok(Ok(Err(error))) if error.code == codes::DEADLINE_EXCEEDED => {
+                Err(CallError::Timeout(timeout))
+            }
             Ok(Ok(Err(error))) => Err(CallError::from_wire(error)),
             Ok(Ok(Ok(payload))) => payload
                 .decode_owned::<R::Response>()

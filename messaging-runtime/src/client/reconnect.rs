@@ -53,13 +53,27 @@ fn jittered(delay: Duration, seed: &mut u64) -> Duration {
     delay.mul_f64(1.0 + fraction)
 }
 
+/// A seed that differs between clients that lose their connection at the same moment: the
+/// clock in nanoseconds and a process-wide counter, mixed (splitmix64) so every bit counts.
+fn jitter_seed() -> u64 {
+    static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos().into());
+    let count = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut z = nanos ^ count.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) | 1
+}
+
 /// Tries to connect to `address` again, waiting between attempts as `backoff` says.
 /// `Err` with the last failure once the attempts are used up.
 pub(crate) async fn reconnect(
     address: &str,
     backoff: &Backoff,
 ) -> Result<ClientLink, TransportError> {
-    let mut seed = u64::from(crate::context::now_millis().to_le_bytes()[0]) | 0x9E37_79B9_7F4A_7C15;
+    let mut seed = jitter_seed();
     let mut attempt = 0;
     loop {
         tokio::time::sleep(jittered(backoff.delay(attempt), &mut seed)).await;
@@ -94,6 +108,8 @@ mod tests {
         };
         let delays: Vec<u128> = (0..6).map(|a| backoff.delay(a).as_millis()).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        let (a, b) = (jitter_seed(), jitter_seed());
+        assert_ne!(a, b, "two clients reconnecting at once get different seeds");
         let mut seed = 0x1234_5678;
         for _ in 0..100 {
             let d = jittered(Duration::from_millis(100), &mut seed);

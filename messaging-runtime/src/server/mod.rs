@@ -10,7 +10,9 @@ pub(crate) mod router;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use tower::util::BoxCloneService;
@@ -35,6 +37,34 @@ pub struct Server {
     registry: Arc<registry::Registry>,
     layers: pipeline::Layers,
     gate: gate::Gate,
+    limits: Limits,
+}
+
+/// How long [`RunningServer::stop`] lets requests in flight finish by default: 5 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How many clients a server serves at once by default: 10 000.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// How many requests of one connection may wait for their answer at once by default: 1024.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// How many events may wait to be sent to one client by default: 1024.
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
+
+/// The server's limits (the queue limit lives in the registry, which broadcasters share).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
 }
 
 impl fmt::Debug for Server {
@@ -74,7 +104,56 @@ impl Server {
             registry: Arc::default(),
             layers: pipeline::Layers::default(),
             gate: gate::Gate::default(),
+            limits: Limits::default(),
         })
+    }
+
+    /// How long [`RunningServer::stop`] lets requests in flight finish before it closes
+    /// their connections anyway (their callers then see `Disconnected`). Default
+    /// [`DEFAULT_SHUTDOWN_GRACE`], 5 s.
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.shutdown_grace = grace;
+        self
+    }
+
+    /// How many clients the server serves at once. One more is refused: over `ws://` its
+    /// connection is closed right after the handshake with close code 1013 ("try again
+    /// later") and a reason; over `memory://` `connect` fails with
+    /// [`TransportError::Refused`]. Clients already connected are not affected. Default
+    /// [`DEFAULT_MAX_CONNECTIONS`], 10 000.
+    #[must_use]
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// How many requests of one connection may wait for their answer at once. One more is
+    /// answered `OVERLOADED` (503) at once, without reaching its handler; the connection
+    /// stays up. Requests answered without waiting do not count. Default
+    /// [`DEFAULT_MAX_IN_FLIGHT`], 1024.
+    #[must_use]
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.limits.max_in_flight = requests;
+        self
+    }
+
+    /// How many events may wait to be sent to one client. A client that does not take its
+    /// events (a slow consumer) and lets its queue fill is disconnected with a reason (over
+    /// `ws://`, close code 1008 and "slow consumer: ..."), and the publisher moves on: other
+    /// clients are not slowed. Default [`DEFAULT_OUTBOUND_QUEUE`], 1024 events.
+    ///
+    /// The limit applies where the transport reports what it has sent on (`ws://`, or any
+    /// transport that uses [`crate::transport::event_queue`]). Over `memory://` the client
+    /// takes each event at once into its subscriptions, so there is no server-side backlog.
+    ///
+    /// The largest message a `ws://` peer may send is the transport's own limit:
+    /// [`crate::transport::ws::WsTransport::max_message_size`], 1 MiB by default; a larger
+    /// one closes that connection with 1009.
+    #[must_use]
+    pub fn outbound_queue(self, events: usize) -> Self {
+        self.registry.set_queue_limit(events);
+        self
     }
 
     /// Serves a contract: `server.serve(OrderServiceServer::new(orders))`.
@@ -186,17 +265,21 @@ impl Server {
         let broadcaster = self.broadcaster();
         let router = Arc::new(self.router);
         let pipelines = Arc::new(self.layers.build(&router, self.gate));
+        let (shutdown, stopping) = watch::channel(false);
         let acceptor = tokio::spawn(connection::accept_loop(
             self.listener,
             router,
             pipelines,
             Arc::clone(&self.registry),
+            self.limits,
+            stopping,
         ));
         Ok(RunningServer {
             address,
             broadcaster,
             registry: self.registry,
             acceptor: Some(acceptor),
+            shutdown,
         })
     }
 }
@@ -207,6 +290,7 @@ pub struct RunningServer {
     broadcaster: Broadcaster,
     registry: Arc<registry::Registry>,
     acceptor: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl fmt::Debug for RunningServer {
@@ -231,13 +315,17 @@ impl RunningServer {
         self.broadcaster.clone()
     }
 
-    /// Stops accepting clients and closes every connection; requests in flight fail on the
-    /// client with a disconnection error.
-    /// Once it returns, the address can be bound again.
+    /// Shuts down gracefully: stops accepting clients at once (the address can be bound
+    /// again), stops reading from the connections (a request sent from now on fails on the
+    /// client with `Disconnected`), lets the requests in flight finish and answers them
+    /// within the grace period ([`Server::shutdown_grace`], 5 s by default), then closes
+    /// every connection, saying the server is going away (over `ws://`, close code 1001).
+    /// Requests still running after the grace period are cancelled; their callers see
+    /// `Disconnected`. Returns once every connection is closed.
     pub async fn stop(mut self) {
+        self.shutdown.send_replace(true);
         if let Some(acceptor) = self.acceptor.take() {
-            acceptor.abort();
-            // Cancelled is the expected outcome; anything else already ended the loop.
+            // It ends by itself, within the grace period.
             let _ = acceptor.await;
         }
         self.registry.clear();

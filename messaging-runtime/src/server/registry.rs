@@ -3,16 +3,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-
-use tokio::sync::mpsc;
 
 use crate::context::{now_millis, MessageContext};
 use crate::contract::Event;
 use crate::error::PublishError;
 use crate::payload::Payload;
-use crate::transport::EventFrame;
+use crate::transport::{CloseReason, EventFrame, EventSender, QueueError};
 
 /// An id the server assigned to a connected client. Never taken from anything the client
 /// sent, so a client cannot pose as another.
@@ -45,22 +43,33 @@ pub struct ClientInfo {
 
 struct Entry {
     info: ClientInfo,
-    outbound: mpsc::UnboundedSender<EventFrame>,
+    outbound: EventSender,
 }
 
 /// The connected clients of one server.
-#[derive(Default)]
 pub(crate) struct Registry {
     clients: Mutex<HashMap<ClientId, Entry>>,
     next_id: AtomicU64,
+    /// How many events may wait for one client; see [`crate::Server::outbound_queue`].
+    queue_limit: AtomicUsize,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            clients: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            queue_limit: AtomicUsize::new(super::DEFAULT_OUTBOUND_QUEUE),
+        }
+    }
 }
 
 impl Registry {
-    pub(crate) fn add(
-        &self,
-        peer: String,
-        outbound: mpsc::UnboundedSender<EventFrame>,
-    ) -> ClientId {
+    pub(crate) fn set_queue_limit(&self, events: usize) {
+        self.queue_limit.store(events, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(&self, peer: String, outbound: EventSender) -> ClientId {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let id = ClientId(Arc::from(format!("client-{n}")));
         let info = ClientInfo { id: id.clone(), peer, connected_at: now_millis() };
@@ -72,8 +81,35 @@ impl Registry {
         self.lock().remove(id);
     }
 
+    /// Lets go of every client, telling each that the server is shutting down.
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        for (_, entry) in self.lock().drain() {
+            entry.outbound.finish(CloseReason::ShuttingDown);
+        }
+    }
+
+    /// Queues `frame` for one client; a client whose queue is full is disconnected at once
+    /// (a slow consumer) and removed. `Ok(false)` when the connection is closed.
+    fn send(
+        clients: &mut HashMap<ClientId, Entry>,
+        id: &ClientId,
+        frame: EventFrame,
+        limit: usize,
+    ) -> Result<bool, PublishError> {
+        let Some(entry) = clients.get(id) else {
+            return Err(PublishError::UnknownClient(id.to_string()));
+        };
+        match entry.outbound.try_send(frame, limit) {
+            Ok(()) => Ok(true),
+            Err(QueueError::Closed) => Ok(false),
+            Err(QueueError::Full) => {
+                tracing::warn!(client = %id, queued = limit, "disconnecting a client that does not take its events");
+                if let Some(entry) = clients.remove(id) {
+                    entry.outbound.close_now(CloseReason::SlowConsumer);
+                }
+                Err(PublishError::SlowConsumer(id.to_string()))
+            }
+        }
     }
 
     pub(crate) fn list(&self) -> Vec<ClientInfo> {
@@ -105,7 +141,8 @@ impl Broadcaster {
         Self { registry }
     }
 
-    /// Sends `event` to every connected client; returns how many it reached.
+    /// Sends `event` to every connected client; returns how many it reached. A client whose
+    /// event queue is full ([`crate::Server::outbound_queue`]) is disconnected instead.
     pub fn broadcast<E: Event>(&self, event: E) -> usize {
         self.broadcast_with(event, MessageContext::new())
     }
@@ -113,31 +150,42 @@ impl Broadcaster {
     /// Sends `event` with `context` to every connected client; returns how many it reached.
     pub fn broadcast_with<E: Event>(&self, event: E, context: MessageContext) -> usize {
         let payload = Payload::shared(event);
-        let clients = self.registry.lock();
+        let limit = self.registry.queue_limit.load(Ordering::Relaxed);
+        let mut clients = self.registry.lock();
         let mut reached = 0;
-        for entry in clients.values() {
+        let mut slow = Vec::new();
+        for (id, entry) in clients.iter() {
             let frame = EventFrame {
                 name: Cow::Borrowed(E::NAME),
                 payload: payload.share(),
                 context: context.clone(),
             };
-            reached += usize::from(entry.outbound.send(frame).is_ok());
+            match entry.outbound.try_send(frame, limit) {
+                Ok(()) => reached += 1,
+                Err(QueueError::Closed) => {}
+                Err(QueueError::Full) => slow.push(id.clone()),
+            }
+        }
+        for id in slow {
+            tracing::warn!(client = %id, queued = limit, "disconnecting a client that does not take its events");
+            if let Some(entry) = clients.remove(&id) {
+                entry.outbound.close_now(CloseReason::SlowConsumer);
+            }
         }
         reached
     }
 
-    /// Sends `event` to one client.
+    /// Sends `event` to one client. A client whose event queue is full is disconnected
+    /// ([`PublishError::SlowConsumer`]).
     pub fn send_to<E: Event>(&self, client: &ClientId, event: E) -> Result<(), PublishError> {
         let context = MessageContext::new().with_target(client.as_str());
-        let outbound = self
-            .registry
-            .lock()
-            .get(client)
-            .map(|e| e.outbound.clone())
-            .ok_or_else(|| PublishError::UnknownClient(client.to_string()))?;
         let frame =
             EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
-        outbound.send(frame).map_err(|_| PublishError::Closed)
+        let limit = self.registry.queue_limit.load(Ordering::Relaxed);
+        match Registry::send(&mut self.registry.lock(), client, frame, limit)? {
+            true => Ok(()),
+            false => Err(PublishError::Closed),
+        }
     }
 
     /// The clients connected right now.

@@ -36,13 +36,13 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// Sending an event to one client failed.
-#[derive(Debug)]
+/// Sending an event to one client failed; the event was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueError {
-    /// The client's queue holds as many events as allowed; the event was not queued.
-    Full(EventFrame),
+    /// The client's queue holds as many events as allowed.
+    Full,
     /// The connection is closed.
-    Closed(EventFrame),
+    Closed,
 }
 
 struct State {
@@ -109,13 +109,13 @@ impl EventSender {
     pub fn try_send(&self, frame: EventFrame, limit: usize) -> Result<(), QueueError> {
         if self.state.counted && self.state.queued.fetch_add(1, Ordering::Relaxed) >= limit {
             self.state.queued.fetch_sub(1, Ordering::Relaxed);
-            return Err(QueueError::Full(frame));
+            return Err(QueueError::Full);
         }
-        self.tx.send(frame).map_err(|e| {
+        self.tx.send(frame).map_err(|_| {
             if self.state.counted {
                 self.state.queued.fetch_sub(1, Ordering::Relaxed);
             }
-            QueueError::Closed(e.0)
+            QueueError::Closed
         })
     }
 

@@ -16,7 +16,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::wire::{self, Frame};
 use crate::payload::Payload;
-use crate::transport::{EventFrame, Inbound, Reply, RequestFrame, ServerLink};
+use crate::transport::{
+    event_queue, CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame, ServerLink,
+};
 
 /// Accepts TCP connections and upgrades each on its own task, so a slow handshake does not
 /// hold up the next client.
@@ -35,10 +37,31 @@ pub(super) async fn accept_loop(
                     let stream = super::buffered(stream);
                     // The server registers the client before the handshake completes, so a
                     // client never misses an event published right after it connected.
-                    let Some((inbound, events)) = register(&links, &peer).await else { return };
-                    match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
-                        Ok(ws) => serve_socket(ws, inbound, events).await,
-                        Err(e) => tracing::debug!(%peer, error = %e, "websocket handshake failed"),
+                    let admitted = match register(&links, &peer).await {
+                        Registration::Gone => return,
+                        admitted => admitted,
+                    };
+                    let mut ws = match tokio_tungstenite::accept_async_with_config(
+                        stream,
+                        Some(config),
+                    )
+                    .await
+                    {
+                        Ok(ws) => ws,
+                        Err(e) => {
+                            return tracing::debug!(%peer, error = %e, "websocket handshake failed")
+                        }
+                    };
+                    match admitted {
+                        Registration::Accepted(inbound, events) => {
+                            serve_socket(ws, inbound, events).await
+                        }
+                        // Refused (too many connections): say why in a close frame.
+                        Registration::Refused(reason) => {
+                            tracing::info!(%peer, %reason, "refused a connection");
+                            close(&mut ws, Some(close_frame(reason))).await;
+                        }
+                        Registration::Gone => {}
                     }
                 });
             }
@@ -59,6 +82,86 @@ enum Step {
     Close(Option<CloseFrame>),
 }
 
+/// What the server made of a new client.
+enum Registration {
+    /// Registered: its requests go to `inbound`, its events come from the receiver.
+    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver),
+    /// Refused, for this reason.
+    Refused(CloseReason),
+    /// The server is gone.
+    Gone,
+}
+
+/// Hands the server a link for a new client and waits until it is registered or refused.
+async fn register(
+    links: &mpsc::UnboundedSender<ServerLink>,
+    peer: &std::net::SocketAddr,
+) -> Registration {
+    let (inbound, server_inbound) = mpsc::unbounded_channel();
+    let (server_outbound, events) = event_queue();
+    let (registered, ready) = oneshot::channel();
+    let link = ServerLink {
+        inbound: server_inbound,
+        outbound: server_outbound,
+        peer: format!("ws://{peer}"),
+        registered: Some(registered),
+    };
+    if links.send(link).is_err() {
+        return Registration::Gone;
+    }
+    match (ready.await, events.close_reason()) {
+        (Ok(()), _) => Registration::Accepted(inbound, events),
+        (Err(_), Some(reason)) => Registration::Refused(reason),
+        (Err(_), None) => Registration::Gone,
+    }
+}
+
+/// The close frame that tells a peer why the server closes its connection.
+fn close_frame(reason: CloseReason) -> CloseFrame {
+    let code = match reason {
+        CloseReason::ShuttingDown => CloseCode::Away,
+        CloseReason::SlowConsumer => CloseCode::Policy,
+        CloseReason::TooManyConnections => CloseCode::Again,
+    };
+    CloseFrame { code, reason: reason.to_string().into() }
+}
+
+/// How long closing a connection may take: writing the close frame (a peer that does not
+/// read may never take it) and waiting for the peer's own close frame.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sends a close frame and waits, for a bounded time, for the peer to close its side, so
+/// that the peer reads everything sent before the close frame.
+async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if ws.close(frame).await.is_ok() {
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+}
+
+/// Serves one connection until either side closes it, or until the server closes it at
+/// once (a slow consumer), which interrupts even a write the peer does not take.
+async fn serve_socket(
+    mut ws: Socket,
+    inbound: mpsc::UnboundedSender<Inbound>,
+    mut events: EventReceiver,
+) {
+    let signal = events.close_signal();
+    let end = tokio::select! {
+        end = drive(&mut ws, &inbound, &mut events) => end,
+        reason = signal.wait() => {
+            tracing::info!(%reason, "closing a connection");
+            End::Close(Some(close_frame(reason)))
+        }
+    };
+    if let End::Close(frame) = end {
+        close(&mut ws, frame).await;
+    }
+    tracing::debug!("websocket connection closed");
+}
+
 /// Drives one connection: frames in, answers and events out.
 ///
 /// Each turn waits for one thing to do, then also writes every other event and answer that
@@ -69,97 +172,83 @@ enum Step {
 /// nothing by itself, so there is nothing to gain from reading ahead), which also polls the
 /// socket only when this task has nothing else to do: each poll costs tungstenite a read
 /// attempt.
-/// Hands the server a link for a new client and waits until it is registered; `None` when
-/// the server is gone.
-async fn register(
-    links: &mpsc::UnboundedSender<ServerLink>,
-    peer: &std::net::SocketAddr,
-) -> Option<(mpsc::UnboundedSender<Inbound>, mpsc::UnboundedReceiver<EventFrame>)> {
-    let (inbound, server_inbound) = mpsc::unbounded_channel();
-    let (server_outbound, events) = mpsc::unbounded_channel();
-    let (registered, ready) = oneshot::channel();
-    let link = ServerLink {
-        inbound: server_inbound,
-        outbound: server_outbound,
-        peer: format!("ws://{peer}"),
-        registered: Some(registered),
-    };
-    links.send(link).ok()?;
-    ready.await.ok()?;
-    Some((inbound, events))
-}
-
-async fn serve_socket(
-    mut ws: Socket,
-    inbound: mpsc::UnboundedSender<Inbound>,
-    mut events: mpsc::UnboundedReceiver<EventFrame>,
-) {
+///
+/// Returns how the connection ends.
+async fn drive(
+    ws: &mut Socket,
+    inbound: &mpsc::UnboundedSender<Inbound>,
+    events: &mut EventReceiver,
+) -> End {
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     let mut size = wire::BufferSize::default();
-    'connection: loop {
+    loop {
         // `true` when the turn is an answer: events already queued go out before it.
         let (first, events_first) = tokio::select! {
             biased;
             Some((id, reply)) = replies.next(), if !replies.is_empty() => {
                 (on_reply(&id, reply, &mut size), true)
             }
-            message = ws.next() => (on_message(message, &inbound, &mut replies, &mut size), false),
-            event = events.recv() => (on_event(event, &mut size), false),
+            message = ws.next() => match on_message(message, inbound, &mut replies, &mut size) {
+                // The server let go of the connection: say why, if it said.
+                Step::Close(None) if inbound.is_closed() => {
+                    (Step::Close(events.close_reason().map(close_frame)), false)
+                }
+                step => (step, false),
+            },
+            event = events.recv() => (on_event(event, events, &mut size), false),
         };
         let mut budget = MAX_BATCH;
         while events_first && budget > 0 {
-            let Some(event) = ready_event(&mut events, &mut size) else { break };
+            let Some(event) = ready_event(events, &mut size) else { break };
             budget -= 1;
-            if !put(&mut ws, event).await {
-                break 'connection;
+            if let Err(end) = put(ws, event).await {
+                return end;
             }
         }
         let mut step = Some(first);
         while let Some(ready) = step.take() {
-            if !put(&mut ws, ready).await {
-                break 'connection;
+            if let Err(end) = put(ws, ready).await {
+                return end;
             }
             budget = budget.saturating_sub(1);
             if budget > 0 {
-                step = match ready_event(&mut events, &mut size) {
+                step = match ready_event(events, &mut size) {
                     Some(event) => Some(event),
                     None => ready_reply(&mut replies, &mut size),
                 };
             }
         }
         if ws.flush().await.is_err() {
-            break;
+            return End::Over;
         }
     }
-    tracing::debug!("websocket connection closed");
+}
+
+/// How a connection ends.
+enum End {
+    /// It is over already (the peer went away, or a write failed).
+    Over,
+    /// Close it with this frame.
+    Close(Option<CloseFrame>),
 }
 
 /// At most this many frames are written in one turn before flushing and reading again, so
 /// a flood of events cannot keep the peer's requests from being read.
 const MAX_BATCH: usize = 256;
 
-/// Queues one step's frame on the socket (unflushed); `false` when the connection is over.
-async fn put(ws: &mut Socket, step: Step) -> bool {
+/// Queues one step's frame on the socket (unflushed); `Err` when the connection ends.
+async fn put(ws: &mut Socket, step: Step) -> Result<(), End> {
     match step {
-        Step::Write(message) => ws.feed(message).await.is_ok(),
-        Step::Nothing => true,
-        Step::Close(frame) => {
-            let _ = ws.close(frame).await;
-            false
-        }
+        Step::Write(message) => ws.feed(message).await.map_err(|_| End::Over),
+        Step::Nothing => Ok(()),
+        Step::Close(frame) => Err(End::Close(frame)),
     }
 }
 
-/// The next event that is ready without waiting, if any.
-fn ready_event(
-    events: &mut mpsc::UnboundedReceiver<EventFrame>,
-    size: &mut wire::BufferSize,
-) -> Option<Step> {
-    match events.try_recv() {
-        Ok(event) => Some(on_event(Some(event), size)),
-        Err(mpsc::error::TryRecvError::Empty) => None,
-        Err(mpsc::error::TryRecvError::Disconnected) => Some(on_event(None, size)),
-    }
+/// The next event that is ready without waiting, if any. The end of the events is left to
+/// the main loop, which sees it only once every answer that is ready has been written.
+fn ready_event(events: &mut EventReceiver, size: &mut wire::BufferSize) -> Option<Step> {
+    events.try_recv().ok().map(|event| on_event(Some(event), events, size))
 }
 
 /// The next answer that is ready without waiting, if any.
@@ -184,13 +273,18 @@ fn on_reply(id: &RawValue, reply: Option<Reply>, size: &mut wire::BufferSize) ->
     }
 }
 
-/// An event for this client; `None` when the server let go of the connection.
-fn on_event(event: Option<EventFrame>, size: &mut wire::BufferSize) -> Step {
+/// An event for this client; `None` when the server let go of the connection (saying why,
+/// when it is shutting down).
+fn on_event(
+    event: Option<EventFrame>,
+    events: &EventReceiver,
+    size: &mut wire::BufferSize,
+) -> Step {
     match event {
         Some(event) => {
             encode(size, |out| wire::encode_event(out, &event.name, &event.payload, &event.context))
         }
-        None => Step::Close(None),
+        None => Step::Close(events.close_reason().map(close_frame)),
     }
 }
 

@@ -1,0 +1,315 @@
+//! Server resilience: graceful shutdown and the server's limits (connections, requests in
+//! flight per connection, the outbound event queue per client), over `memory://` and `ws://`.
+
+use std::future::IntoFuture;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use messaging_runtime::prelude::*;
+use messaging_runtime::{RunningServer, TransportError};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Every wait in this file is bounded by this.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Waits for the test's go-ahead, then answers `value`.
+#[request("hold", response = u32)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hold {
+    /// What to answer.
+    pub value: u32,
+}
+
+/// Answers at once.
+#[request("ping", response = u32)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ping {
+    /// What to answer.
+    pub value: u32,
+}
+
+/// A bulky event, to fill a socket quickly.
+#[event("tick")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// Its number.
+    pub n: u32,
+    /// Ballast.
+    pub ballast: String,
+}
+
+/// Never answered.
+#[error_code]
+#[derive(Debug, Clone, PartialEq)]
+pub enum HoldError {
+    /// Unused.
+    #[error(status = 500, message = "unused")]
+    Unused,
+}
+
+/// Requests that wait for the test.
+#[contract(name = "holder", version = "1.0.0", error = HoldError, events(Tick))]
+pub trait Holder {
+    /// Waits for a go-ahead.
+    async fn hold(&self, req: Hold) -> Result<u32, HoldError>;
+    /// Answers at once.
+    async fn ping(&self, req: Ping) -> Result<u32, HoldError>;
+}
+
+/// Counts the held requests that started; each waits for one permit.
+#[derive(Clone)]
+struct Gate {
+    started: Arc<AtomicUsize>,
+    release: Arc<Semaphore>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self { started: Arc::default(), release: Arc::new(Semaphore::new(0)) }
+    }
+}
+
+impl Gate {
+    async fn started(&self, n: usize) {
+        let reached = tokio::time::timeout(WAIT, async {
+            while self.started.load(Ordering::SeqCst) < n {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        assert!(reached.is_ok(), "{n} held requests should have started");
+    }
+}
+
+impl Holder for Gate {
+    async fn hold(&self, req: Hold) -> Result<u32, HoldError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let permit = self.release.acquire().await;
+        drop(permit);
+        Ok(req.value)
+    }
+
+    async fn ping(&self, req: Ping) -> Result<u32, HoldError> {
+        Ok(req.value)
+    }
+}
+
+async fn start(address: &str, gate: &Gate, tune: impl FnOnce(Server) -> Server) -> RunningServer {
+    let server = Server::bind(address).await.expect("binds").serve(HolderServer::new(gate.clone()));
+    tune(server).start().await.expect("starts")
+}
+
+async fn connect(address: &str) -> HolderClient {
+    let client = Client::builder().timeout(WAIT).connect(address).await.expect("connects");
+    HolderClient::from_client(client)
+}
+
+/// Waits until the server lists `n` clients.
+async fn clients(server: &RunningServer, n: usize) {
+    let reached = tokio::time::timeout(WAIT, async {
+        while server.clients().len() != n {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "expected {n} clients, have {}", server.clients().len());
+}
+
+type RawSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn raw(address: &str) -> RawSocket {
+    tokio_tungstenite::connect_async(address).await.expect("handshake").0
+}
+
+/// Reads until the server's close frame; returns its code and reason.
+async fn close_frame(socket: &mut RawSocket) -> (CloseCode, String) {
+    let read = tokio::time::timeout(WAIT, async {
+        while let Some(message) = socket.next().await {
+            if let Message::Close(frame) = message.expect("a clean read") {
+                return frame.map(|f| (f.code, f.reason.to_string()));
+            }
+        }
+        None
+    })
+    .await;
+    read.expect("in time").expect("a close frame with a code")
+}
+
+#[tokio::test]
+async fn stop_lets_requests_in_flight_finish_then_disconnects() {
+    for address in ["memory://limits-drain", "ws://127.0.0.1:0/drain"] {
+        let gate = Gate::default();
+        let server = start(address, &gate, |s| s.shutdown_grace(WAIT)).await;
+        let address = server.address().to_owned();
+        let client = connect(&address).await;
+        let slow = tokio::spawn({
+            let client = client.clone();
+            async move { client.hold(Hold { value: 7 }).await }
+        });
+        gate.started(1).await;
+        let stopping = tokio::spawn(server.stop());
+        // The server stops accepting at once, while the held request is still in flight.
+        let refused = tokio::time::timeout(WAIT, async {
+            while Client::connect(&address).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        assert!(refused.is_ok(), "{address}: no new client once stopping");
+        // Sent while stopping: never read, so it fails once the connection closes.
+        let late = tokio::spawn({
+            let client = client.clone();
+            async move { client.ping(Ping { value: 1 }).await }
+        });
+        gate.release.add_permits(1);
+        let answer = tokio::time::timeout(WAIT, slow).await.expect("in time").expect("task");
+        assert_eq!(answer.unwrap_or_else(|e| panic!("{address}: {e:?}")), 7, "{address}");
+        tokio::time::timeout(WAIT, stopping).await.expect("stop returns in time").expect("task");
+        let late = tokio::time::timeout(WAIT, late).await.expect("in time").expect("task");
+        assert!(matches!(late, Err(CallError::Disconnected)), "{address}: {late:?}");
+        let after = client.ping(Ping { value: 2 }).await;
+        assert!(matches!(after, Err(CallError::Disconnected)), "{address}: {after:?}");
+        let mut status = client.inner().watch_status();
+        let down =
+            tokio::time::timeout(WAIT, status.wait_for(|s| *s == ConnectionStatus::Disconnected));
+        assert!(down.await.is_ok(), "{address}: the client sees `disconnected`");
+        // The address can be bound again.
+        let again = Server::bind(&address).await.expect("binds again");
+        drop(again);
+    }
+}
+
+#[tokio::test]
+async fn the_grace_period_bounds_how_long_stop_waits() {
+    for address in ["memory://limits-grace", "ws://127.0.0.1:0/grace"] {
+        let gate = Gate::default();
+        let server = start(address, &gate, |s| s.shutdown_grace(Duration::from_millis(50))).await;
+        let client = connect(server.address()).await;
+        let stuck = tokio::spawn({
+            let client = client.clone();
+            async move { client.hold(Hold { value: 1 }).await }
+        });
+        gate.started(1).await;
+        tokio::time::timeout(WAIT, server.stop()).await.expect("stop returns after the grace");
+        let stuck = tokio::time::timeout(WAIT, stuck).await.expect("in time").expect("task");
+        assert!(matches!(stuck, Err(CallError::Disconnected)), "{address}: {stuck:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_server_sends_ws_clients_a_going_away_close_frame() {
+    let gate = Gate::default();
+    let server = start("ws://127.0.0.1:0/away", &gate, |s| s).await;
+    let mut socket = raw(server.address()).await;
+    clients(&server, 1).await;
+    tokio::time::timeout(WAIT, server.stop()).await.expect("stops in time");
+    let (code, reason) = close_frame(&mut socket).await;
+    assert_eq!(code, CloseCode::Away);
+    assert!(reason.contains("shutting down"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_connection_over_the_maximum_is_refused_and_the_others_carry_on() {
+    let gate = Gate::default();
+    let server = start("memory://limits-max-conn", &gate, |s| s.max_connections(2)).await;
+    let (a, b) = (connect(server.address()).await, connect(server.address()).await);
+    let err = Client::connect(server.address()).await.expect_err("a third is refused");
+    assert!(matches!(err, TransportError::Refused { .. }), "{err:?}");
+    assert!(err.to_string().contains("too many connections"), "{err}");
+    assert_eq!(a.ping(Ping { value: 1 }).await.expect("served"), 1);
+    assert_eq!(b.ping(Ping { value: 2 }).await.expect("served"), 2);
+    drop(b);
+    clients(&server, 1).await;
+    let c = tokio::time::timeout(WAIT, async {
+        loop {
+            match Client::connect(server.address()).await {
+                Ok(c) => break HolderClient::from_client(c),
+                Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        }
+    })
+    .await
+    .expect("a place is free again");
+    assert_eq!(c.ping(Ping { value: 3 }).await.expect("served"), 3);
+    server.stop().await;
+
+    let server = start("ws://127.0.0.1:0/max", &gate, |s| s.max_connections(1)).await;
+    let first = connect(server.address()).await;
+    let mut extra = raw(server.address()).await;
+    let (code, reason) = close_frame(&mut extra).await;
+    assert_eq!(code, CloseCode::Again, "1013: try again later");
+    assert!(reason.contains("too many connections"), "{reason}");
+    assert_eq!(first.ping(Ping { value: 4 }).await.expect("unaffected"), 4);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn requests_over_the_in_flight_limit_are_answered_overloaded_at_once() {
+    for address in ["memory://limits-in-flight", "ws://127.0.0.1:0/in-flight"] {
+        let gate = Gate::default();
+        let server = start(address, &gate, |s| s.max_in_flight(2)).await;
+        let client = connect(server.address()).await;
+        let held = tokio::spawn({
+            let client = client.clone();
+            async move {
+                tokio::join!(
+                    client.hold(Hold { value: 1 }).into_future(),
+                    client.hold(Hold { value: 2 }).into_future()
+                )
+            }
+        });
+        gate.started(2).await;
+        let third = tokio::time::timeout(WAIT, client.hold(Hold { value: 3 }).into_future())
+            .await
+            .expect("answered at once, not held");
+        let Err(CallError::Internal(wire)) = third else {
+            panic!("{address}: expected OVERLOADED, got {third:?}");
+        };
+        assert_eq!((wire.code.as_str(), wire.status), ("OVERLOADED", Some(503)), "{address}");
+        assert_eq!(gate.started.load(Ordering::SeqCst), 2, "the handler never saw it");
+        gate.release.add_permits(2);
+        let (one, two) = tokio::time::timeout(WAIT, held).await.expect("in time").expect("task");
+        assert_eq!((one.expect("served"), two.expect("served")), (1, 2), "{address}");
+        assert_eq!(client.ping(Ping { value: 9 }).await.expect("the connection stays up"), 9);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_disconnected_and_the_others_are_not_slowed() {
+    let gate = Gate::default();
+    let server = start("ws://127.0.0.1:0/slow", &gate, |s| s.outbound_queue(16)).await;
+    let good = connect(server.address()).await;
+    let mut ticks = good.tick();
+    // Sends nothing and reads nothing until it has been disconnected.
+    let mut slow = raw(server.address()).await;
+    clients(&server, 2).await;
+    let events = HolderEvents::new(server.broadcaster());
+    let ballast = "x".repeat(64 * 1024);
+    let mut sent = 0_u32;
+    // In lockstep with the good client: it never lags by more than one event, while the
+    // slow one's socket fills, then its queue.
+    while server.clients().len() == 2 {
+        assert!(sent < 20_000, "the slow client should have been disconnected by now");
+        events.tick(Tick { n: sent, ballast: ballast.clone() });
+        let (tick, _) = tokio::time::timeout(WAIT, ticks.recv())
+            .await
+            .expect("the good client is not slowed")
+            .expect("open");
+        assert_eq!(tick.n, sent, "every event, in order");
+        sent += 1;
+    }
+    assert_eq!(good.ping(Ping { value: 5 }).await.expect("still served"), 5);
+    // The slow client, reading at last, gets what was sent before and then the reason.
+    let (code, reason) = close_frame(&mut slow).await;
+    assert_eq!(code, CloseCode::Policy, "1008");
+    assert!(reason.contains("slow consumer"), "{reason}");
+    let _ = slow.send(Message::Close(None)).await;
+    println!("the slow client was disconnected after {sent} events of 64 KiB");
+    server.stop().await;
+}
