@@ -218,3 +218,29 @@ async fn an_oversized_message_closes_only_that_connection_with_1009() {
     assert_still_served(&mut bystander, "bystander").await;
     services.stop().await;
 }
+
+#[tokio::test]
+async fn odd_shapes_are_refused_under_their_request_id_or_dropped() {
+    let services = services().await;
+    let mut ws = raw(services.orders.address()).await;
+    // A `success` of the wrong type still leaves the request id readable.
+    send(&mut ws, r#"{"type":"response","requestId":"s2","success":1}"#).await;
+    let answer = next_json(&mut ws).await;
+    assert_eq!(
+        (answer["requestId"].as_str(), answer["error"]["code"].as_str()),
+        (Some("s2"), Some("BAD_MESSAGE"))
+    );
+    // A binary frame of any shape is refused under its id.
+    let binary = br#"{"type":"response","requestId":"s3","success":true,"data":1}"#;
+    ws.send(Message::Binary(binary.to_vec().into())).await.expect("sent");
+    let answer = next_json(&mut ws).await;
+    assert_eq!(
+        (answer["requestId"].as_str(), answer["error"]["code"].as_str()),
+        (Some("s3"), Some("BAD_MESSAGE"))
+    );
+    // A JSON array is not a frame, even one serde could read as a request: dropped.
+    send(&mut ws, r#"["request","s5","getOrderById",null,{"orderId":"x"},null,null,null,null]"#)
+        .await;
+    assert_still_served(&mut ws, "after-odd-shapes").await;
+    services.stop().await;
+}

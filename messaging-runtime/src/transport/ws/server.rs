@@ -297,11 +297,8 @@ fn on_message(
     match message {
         Some(Ok(Message::Text(text))) => on_text(text.as_str(), inbound, replies, size),
         Some(Ok(Message::Binary(bytes))) => {
-            let id = std::str::from_utf8(&bytes).ok().and_then(|text| match wire::decode(text) {
-                Ok(Frame::Request { id, .. }) => Some(id),
-                Ok(_) => None,
-                Err(bad) => bad.id,
-            });
+            // Whatever the frame's shape, a readable request id gets the refusal.
+            let id = std::str::from_utf8(&bytes).ok().and_then(wire::read_request_id);
             let reason = "binary frames are not supported: send JSON text frames".to_owned();
             reject(wire::BadFrame { id, reason }, size)
         }

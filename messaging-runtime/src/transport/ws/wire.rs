@@ -57,7 +57,9 @@ struct Fields<'a> {
     payload: Option<&'a RawValue>,
     #[serde(borrow)]
     context: Option<&'a RawValue>,
-    success: Option<bool>,
+    // Raw, so a `success` of the wrong type still leaves the request id readable.
+    #[serde(borrow)]
+    success: Option<&'a RawValue>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -89,6 +91,10 @@ struct Shape<'a> {
 
 /// Reads one text frame.
 pub(crate) fn decode(text: &str) -> Result<Frame<'_>, BadFrame> {
+    // serde would read a struct from an array too; the protocol's frames are objects.
+    if !text.trim_start().starts_with('{') {
+        return Err(BadFrame { id: None, reason: "frame is not a JSON object".into() });
+    }
     match serde_json::from_str::<Shape<'_>>(text).ok().and_then(Shape::into_frame) {
         Some(frame) => Ok(frame),
         None => decode_fields(text),
@@ -162,14 +168,14 @@ fn decode_fields(text: &str) -> Result<Frame<'static>, BadFrame> {
 
 fn decode_response(fields: &Fields<'_>) -> Result<Frame<'static>, String> {
     let id = string(fields.request_id, "requestId")?;
-    let result = match fields.success {
-        Some(true) => Ok(payload_or_null(fields.data)),
-        Some(false) => {
+    let result = match fields.success.map(|raw| serde_json::from_str::<bool>(raw.get())) {
+        Some(Ok(true)) => Ok(payload_or_null(fields.data)),
+        Some(Ok(false)) => {
             let raw = fields.error.ok_or("failed response has no `error`")?;
             Err(serde_json::from_str::<WireError>(raw.get())
                 .map_err(|e| format!("invalid `error` in response: {e}"))?)
         }
-        None => return Err("response frame has no boolean `success`".into()),
+        Some(Err(_)) | None => return Err("response frame has no boolean `success`".into()),
     };
     Ok(Frame::Response { id: Cow::Owned(id), result })
 }
@@ -197,6 +203,9 @@ fn context(raw: Option<&RawValue>) -> Result<MessageContext, String> {
 
 /// The request id of a frame, if it has a readable one.
 pub(crate) fn read_request_id(text: &str) -> Option<Box<RawValue>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
     let fields: Fields<'_> = serde_json::from_str(text).ok()?;
     fields.request_id.map(ToOwned::to_owned)
 }
