@@ -25,6 +25,7 @@ pub(super) async fn connect(
     address: &str,
     authority: &str,
     config: WebSocketConfig,
+    heartbeat: std::time::Duration,
 ) -> Result<ClientLink, TransportError> {
     let refused = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionRefused;
     let failed = |e: &dyn std::fmt::Display| {
@@ -50,7 +51,7 @@ pub(super) async fn connect(
             })?;
     let (outbound, requests) = mpsc::unbounded_channel();
     let (event_sink, events) = mpsc::unbounded_channel();
-    tokio::spawn(drive(ws, requests, event_sink));
+    tokio::spawn(drive(ws, requests, event_sink, heartbeat));
     Ok(ClientLink { outbound, events })
 }
 
@@ -141,8 +142,13 @@ async fn drive(
     mut ws: Socket,
     mut requests: mpsc::UnboundedReceiver<Inbound>,
     events: mpsc::UnboundedSender<EventFrame>,
+    heartbeat: std::time::Duration,
 ) {
     let mut pending = Pending::new();
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether anything came from the server since the last heartbeat.
+    let mut heard = true;
     'connection: loop {
         // Whether frames were queued on the socket and not flushed yet.
         let mut unflushed = false;
@@ -160,7 +166,18 @@ async fn drive(
                 }
             },
             message = ws.next() => {
+                heard = true;
                 if !on_message(message, &mut pending, &events) {
+                    break 'connection;
+                }
+            }
+            _ = ticker.tick() => {
+                if !heard {
+                    tracing::warn!("the server answered no heartbeat: taking the connection for dead");
+                    break 'connection;
+                }
+                heard = false;
+                if ws.send(Message::Ping(Default::default())).await.is_err() {
                     break 'connection;
                 }
             }

@@ -26,6 +26,9 @@ use crate::error::TransportError;
 /// The scheme of the WebSocket transport.
 pub const SCHEME: &str = "ws";
 
+/// The default interval between a client's heartbeat pings: 15 s.
+pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The default maximum size of one message: 1 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 
@@ -34,11 +37,12 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 #[derive(Debug, Clone)]
 pub struct WsTransport {
     max_message_size: usize,
+    heartbeat: std::time::Duration,
 }
 
 impl Default for WsTransport {
     fn default() -> Self {
-        Self { max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+        Self { max_message_size: DEFAULT_MAX_MESSAGE_SIZE, heartbeat: DEFAULT_HEARTBEAT }
     }
 }
 
@@ -52,6 +56,17 @@ impl WsTransport {
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// How often a client pings its server; a server that sends nothing back (not even the
+    /// pong) for a whole interval after a ping is taken for dead, so a dead peer is noticed
+    /// within twice the interval (default 15 s). The connection then fails like any lost
+    /// connection: calls waiting on it fail with `Disconnected`, and the client reconnects if
+    /// it was built to.
+    #[must_use]
+    pub fn heartbeat(mut self, interval: std::time::Duration) -> Self {
+        self.heartbeat = interval.max(std::time::Duration::from_millis(1));
         self
     }
 
@@ -127,7 +142,7 @@ impl Transport for WsTransport {
 
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
         let (authority, _) = parse(address)?;
-        client::connect(address, authority, self.config()).await
+        client::connect(address, authority, self.config(), self.heartbeat).await
     }
 }
 
