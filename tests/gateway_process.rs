@@ -30,31 +30,10 @@ async fn binary() -> &'static Path {
     BUILT.get_or_init(build).await
 }
 
-/// Builds the example with the same cargo, profile and workspace-wide feature set as
-/// `cargo test --workspace` (so that command makes this a no-op), and returns its path.
+/// Builds the example once per test binary.
 async fn build() -> PathBuf {
-    // This test runs as target/<profile dir>/deps/gateway_process-<hash>.
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir =
-        exe.parent().and_then(Path::parent).expect("the test runs from target/<profile>/deps");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_owned(),
-        Some(other) => other.to_owned(),
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command.args(["build", "--workspace", "--profile", &profile, "--example", NAME]);
-    let mut build = ChildProcess::spawn("cargo build", command);
-    match build.wait_exit(BUILD).await {
-        Some(status) if status.success() => {}
-        Some(status) => panic!("building {NAME} failed ({status})\n{}", build.transcript()),
-        None => panic!("building {NAME} took over {BUILD:?}\n{}", build.transcript()),
-    }
-    let binary =
-        profile_dir.join("examples").join(format!("{NAME}{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.is_file(), "cargo built {NAME}, but {} is missing", binary.display());
-    binary
+    let dir = process::build_examples(&[NAME], BUILD).await;
+    dir.join(format!("{NAME}{}", std::env::consts::EXE_SUFFIX))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

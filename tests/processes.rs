@@ -33,37 +33,9 @@ async fn examples_dir() -> &'static Path {
     BUILT.get_or_init(build_examples).await
 }
 
-/// Builds the examples with the same cargo, profile and workspace-wide feature set as
-/// `cargo test --workspace`, which makes this a no-op when that command is what runs the
-/// test, and keeps the binaries fresh when only this test runs.
+/// Builds the three examples once per test binary.
 async fn build_examples() -> PathBuf {
-    // This test runs as target/<profile dir>/deps/processes-<hash>.
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir =
-        exe.parent().and_then(Path::parent).expect("the test runs from target/<profile>/deps");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_owned(),
-        Some(other) => other.to_owned(),
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(["build", "--workspace", "--profile"]);
-    command.arg(&profile);
-    for name in EXAMPLES {
-        command.args(["--example", name]);
-    }
-    let mut build = ChildProcess::spawn("cargo build", command);
-    match build.wait_exit(BUILD).await {
-        Some(status) if status.success() => {}
-        Some(status) => panic!("building the examples failed ({status})\n{}", build.transcript()),
-        None => panic!("building the examples took over {BUILD:?}\n{}", build.transcript()),
-    }
-    let dir = profile_dir.join("examples");
-    for name in EXAMPLES {
-        let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        assert!(binary.is_file(), "cargo built {name}, but {} is missing", binary.display());
-    }
-    dir
+    process::build_examples(&EXAMPLES, BUILD).await
 }
 
 /// Starts example `name` with `args`, stopping when its stdin closes.

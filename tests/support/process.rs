@@ -187,3 +187,39 @@ fn read_lines(
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Builds the `examples` package's programs `names` with the same cargo, profile and
+/// workspace-wide feature set as `cargo test --workspace` (which makes this a no-op when
+/// that command runs the test, and keeps the binaries fresh when only one test runs), and
+/// returns the directory they are in.
+pub(crate) async fn build_examples(names: &[&str], limit: Duration) -> std::path::PathBuf {
+    // A test runs as target/<profile dir>/deps/<test>-<hash>.
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command.args(["build", "--workspace", "--profile", &profile]);
+    for name in names {
+        command.args(["--example", name]);
+    }
+    let mut build = ChildProcess::spawn("cargo build", command);
+    match build.wait_exit(limit).await {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("building {names:?} failed ({status})\n{}", build.transcript()),
+        None => panic!("building {names:?} took over {limit:?}\n{}", build.transcript()),
+    }
+    let dir = profile_dir.join("examples");
+    for name in names {
+        let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        assert!(binary.is_file(), "cargo built {name}, but {} is missing", binary.display());
+    }
+    dir
+}
