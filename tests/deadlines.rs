@@ -1,6 +1,6 @@
 //! Every request carries a deadline: the server cancels a handler that outlives it, a
 //! nested call inherits what is left of it, and a caller that stops waiting cancels the
-//! handler (in process).
+//! handler (in process through its reply channel, over `ws://` with a `cancel` frame).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,19 +112,56 @@ async fn a_handler_that_outlives_its_deadline_is_cancelled() {
 
 #[tokio::test]
 async fn a_caller_that_stops_waiting_cancels_the_handler() {
-    let (server, probe) = serve("memory://deadline-drop", None).await;
-    let client = WorkerClient::connect(server.address()).await.expect("connects");
-    let call = {
-        let client = client.clone();
-        tokio::spawn(async move { client.work(Work { ms: 60_000 }).await })
-    };
+    for address in ["memory://deadline-drop", "ws://127.0.0.1:0/drop"] {
+        let (server, probe) = serve(address, None).await;
+        let client = WorkerClient::connect(server.address()).await.expect("connects");
+        let call = {
+            let client = client.clone();
+            tokio::spawn(async move { client.work(Work { ms: 60_000 }).await })
+        };
+        until_started(&probe, 1).await;
+        call.abort();
+        // Well before the call's 30 s deadline: the drop itself cancelled the handler.
+        assert!(until_cancelled(&probe).await, "{address}: dropping the call cancelled it");
+        assert_eq!(client.work(Work { ms: 1 }).await.expect("still serving"), 1, "{address}");
+        server.stop().await;
+    }
+}
+
+/// Waits until `count` requests reached the handler.
+async fn until_started(probe: &Probe, count: usize) {
     let started = tokio::time::Instant::now() + WAIT;
-    while probe.budgets.lock().expect("budgets").is_empty() && tokio::time::Instant::now() < started
+    while probe.budgets.lock().expect("budgets").len() < count
+        && tokio::time::Instant::now() < started
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    call.abort();
-    assert!(until_cancelled(&probe).await, "dropping the call cancelled the handler");
+}
+
+#[tokio::test]
+async fn a_cancel_frame_cancels_the_handler_and_nothing_is_answered() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (server, probe) = serve("ws://127.0.0.1:0/cancel-frame", None).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.address()).await.expect("connects");
+    let frames = [
+        r#"{"type":"request","requestId":"slow","requestType":"work","payload":{"ms":60000}}"#,
+        // Not in flight: ignored.
+        r#"{"type":"cancel","requestId":"never-sent"}"#,
+    ];
+    for frame in frames {
+        ws.send(Message::text(frame)).await.expect("sends");
+    }
+    until_started(&probe, 1).await;
+    ws.send(Message::text(r#"{"type":"cancel","requestId":"slow"}"#)).await.expect("sends");
+    assert!(until_cancelled(&probe).await, "the cancel frame cancelled the handler");
+    let quick = r#"{"type":"request","requestId":"quick","requestType":"work","payload":{"ms":1}}"#;
+    ws.send(Message::text(quick)).await.expect("sends");
+    let answer = tokio::time::timeout(WAIT, ws.next()).await.expect("answered in time");
+    let Some(Ok(Message::Text(text))) = answer else { panic!("a text answer, got {answer:?}") };
+    // The first and only answer is the quick request's: the cancelled one got none.
+    assert_eq!(text.as_str(), r#"{"type":"response","requestId":"quick","success":true,"data":1}"#);
     server.stop().await;
 }
 

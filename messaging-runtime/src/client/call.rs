@@ -97,7 +97,7 @@ enum State<'a> {
         timeout: Option<Duration>,
     },
     /// Sent; waiting for the answer or the deadline.
-    Waiting { response: Expiring<'a, Answer>, timeout: Duration },
+    Waiting { client: &'a Client, response: Expiring<'a, Answer>, timeout: Duration },
     /// Refused before sending: the request broke the contract's rules.
     Refused(crate::validation::ValidationFailure),
     /// Answered (or failed to send).
@@ -149,7 +149,7 @@ impl State<'_> {
             }
         };
         let response = client.inner.deadlines.wait(answer, expiry(timeout));
-        Some(State::Waiting { response, timeout })
+        Some(State::Waiting { client, response, timeout })
     }
 }
 
@@ -170,15 +170,18 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }
         }
-        let State::Waiting { response, timeout } = &mut this.state else {
+        let State::Waiting { client, response, timeout } = &mut this.state else {
             panic!("a `CallFuture` was polled after it completed");
         };
-        let timeout = *timeout;
+        let (client, timeout) = (*client, *timeout);
         let answer = std::task::ready!(Pin::new(response).poll(cx));
-        // Frees the deadline's slot before decoding.
+        // Frees the deadline's slot (and, on a timeout, the reply channel) before decoding.
         this.state = State::Done;
         Poll::Ready(match answer {
-            Err(Elapsed) => Err(CallError::Timeout(timeout)),
+            Err(Elapsed) => {
+                client.abandoned();
+                Err(CallError::Timeout(timeout))
+            }
             Ok(Err(_)) => Err(CallError::Disconnected),
             // The server gave up at this call's own deadline: a timeout, as seen from here.
             Ok(Ok(Err(error))) if error.code == codes::DEADLINE_EXCEEDED => {
@@ -189,6 +192,17 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 .decode_owned::<R::Response>()
                 .map_err(|e| CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))),
         })
+    }
+}
+
+impl<R, E> Drop for CallFuture<'_, R, E> {
+    /// A call dropped while waiting tells the server to cancel its handler.
+    fn drop(&mut self) {
+        if let State::Waiting { client, .. } = self.state {
+            // The reply channel must be closed before the transport looks for closed ones.
+            self.state = State::Done;
+            client.abandoned();
+        }
     }
 }
 

@@ -400,6 +400,14 @@ impl Client {
         sent
     }
 
+    /// Tells the transport that a caller stopped waiting for its reply, so that the server
+    /// cancels the handler (see [`Inbound::Abandoned`]).
+    pub(crate) fn abandoned(&self) {
+        if self.status() == ConnectionStatus::Connected {
+            let _ = self.outbound().send(Inbound::Abandoned);
+        }
+    }
+
     fn mark_disconnected(&self) {
         self.inner.status_tx.send_if_modified(|s| {
             let changed = *s != ConnectionStatus::Disconnected;

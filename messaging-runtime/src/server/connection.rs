@@ -173,6 +173,8 @@ async fn serve_connection(
                             })));
                         }
                     }
+                    // In process, a caller that gave up closed its reply channel already.
+                    Inbound::Abandoned => {}
                     Inbound::Event(event) => {
                         let handlers = router.event_handlers(&event.name);
                         if handlers.is_empty() {

@@ -56,6 +56,12 @@ pub enum Inbound {
     Request(RequestFrame),
     /// An event emitted by the client.
     Event(EventFrame),
+    /// A caller stopped waiting for its reply (its call was dropped or timed out): the
+    /// reply channels of such requests are now closed. In process that alone tells the
+    /// server to cancel the handler; a transport that forwards requests over a wire finds
+    /// the closed reply channels and tells the server on the other side (`ws://` sends a
+    /// `cancel` frame for each). Servers ignore it.
+    Abandoned,
 }
 
 /// The client's end of a connection.

@@ -101,6 +101,19 @@ impl Pending {
         self.owed > 0 || self.waiting.len() > 1
     }
 
+    /// Forgets the requests whose callers stopped waiting, and returns their ids.
+    fn abandoned(&mut self) -> Vec<u64> {
+        let mut ids = Vec::new();
+        self.waiting.retain(|id, sender| {
+            let gone = sender.is_closed();
+            if gone {
+                ids.push(*id);
+            }
+            !gone
+        });
+        ids
+    }
+
     /// The caller waiting for the response sent under `id` (as it came back on the wire).
     fn take(&mut self, id: &str) -> Option<oneshot::Sender<Reply>> {
         self.waiting.remove(&id.parse::<u64>().ok()?)
@@ -218,6 +231,9 @@ async fn send(
     pending: &mut Pending,
     unflushed: &mut bool,
 ) -> bool {
+    if let Inbound::Abandoned = frame {
+        return cancel_abandoned(ws, pending, unflushed).await;
+    }
     match encode_outgoing(frame, pending) {
         Some(message) => {
             *unflushed = true;
@@ -225,6 +241,21 @@ async fn send(
         }
         None => true,
     }
+}
+
+/// Tells the server to cancel every request whose caller stopped waiting; `false` when the
+/// socket failed.
+async fn cancel_abandoned(ws: &mut Socket, pending: &mut Pending, unflushed: &mut bool) -> bool {
+    for id in pending.abandoned() {
+        let mut out = Vec::with_capacity(48);
+        wire::encode_cancel(&mut out, id);
+        let Ok(text) = String::from_utf8(out) else { continue };
+        *unflushed = true;
+        if ws.feed(Message::Text(text.into())).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Handles what the socket read; `false` when the connection is over.
@@ -266,6 +297,8 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
             }
             pending.add(request.reply);
         }
+        // Handled by `send` before it gets here.
+        Inbound::Abandoned => return None,
         Inbound::Event(event) => {
             if let Err(e) =
                 wire::encode_event(&mut out, &event.name, &event.payload, &event.context)
@@ -296,8 +329,8 @@ fn on_text(text: &str, pending: &mut Pending, events: &mpsc::UnboundedSender<Eve
                 EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
             return events.send(event).is_ok();
         }
-        Ok(Frame::Request { .. }) => {
-            tracing::warn!("the server sent a request frame; clients do not serve requests");
+        Ok(Frame::Request { .. } | Frame::Cancel { .. }) => {
+            tracing::warn!("the server sent a request or cancel frame; clients send those");
         }
         Err(bad) => tracing::warn!(reason = %bad.reason, "dropped a frame the server sent"),
     }

@@ -338,7 +338,11 @@ fn on_text(
             if inbound.send(Inbound::Request(request)).is_err() {
                 return Step::Close(None);
             }
-            replies.push(PendingReply { id: Some(id), answer });
+            replies.push(PendingReply { id: Some(id), answer, waker: None, cancelled: false });
+            Step::Nothing
+        }
+        Frame::Cancel { id } => {
+            cancel(replies, &id);
             Step::Nothing
         }
         Frame::Event { name, payload, context } => {
@@ -394,23 +398,58 @@ fn encode(
     }
 }
 
+/// The client stopped waiting for the request sent under `id`: closing its reply channel
+/// tells the server to cancel the handler, and the answer, if one comes, is not sent. An id
+/// with no request in flight (answered already, or never sent) is ignored.
+fn cancel(replies: &mut FuturesUnordered<PendingReply>, id: &RawValue) {
+    let found = replies.iter_mut().find(|p| p.id.as_deref().is_some_and(|i| i.get() == id.get()));
+    match found {
+        Some(pending) => {
+            pending.answer.close();
+            pending.cancelled = true;
+            // Closing does not wake the future; it must finish to leave the set.
+            if let Some(waker) = pending.waker.take() {
+                waker.wake();
+            }
+        }
+        None => tracing::debug!(request_id = %id.get(), "cancel for a request not in flight"),
+    }
+}
+
 /// The server's answer to one request, with the request id it must be sent under.
 struct PendingReply {
     /// Taken when the answer comes (a completed future is not polled again).
     id: Option<Box<RawValue>>,
     answer: oneshot::Receiver<Reply>,
+    /// The task to wake when the client cancels the request.
+    waker: Option<std::task::Waker>,
+    /// The client cancelled it: nothing is sent.
+    cancelled: bool,
 }
 
 impl Future for PendingReply {
-    /// `None` when the server dropped the request unanswered: it is stopping and the
-    /// connection closes next, so the client sees `Disconnected` rather than a made-up answer.
+    /// `None` when the client cancelled the request, or when the server dropped it
+    /// unanswered: it is stopping and the connection closes next, so the client sees
+    /// `Disconnected` rather than a made-up answer.
     type Output = (Box<RawValue>, Option<Reply>);
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        let reply = std::task::ready!(self.answer.poll_unpin(cx)).ok();
+        let reply = if self.cancelled {
+            None
+        } else {
+            match self.answer.poll_unpin(cx) {
+                std::task::Poll::Ready(reply) => reply.ok(),
+                std::task::Poll::Pending => {
+                    if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        self.waker = Some(cx.waker().clone());
+                    }
+                    return std::task::Poll::Pending;
+                }
+            }
+        };
         match self.id.take() {
             Some(id) => std::task::Poll::Ready((id, reply)),
             None => std::task::Poll::Pending,

@@ -5,7 +5,13 @@
 //! {"type":"response","requestId":"…","success":true,"data":{…}}
 //! {"type":"response","requestId":"…","success":false,"error":{"code":"…","message":"…","status":404,"details":{…}}}
 //! {"type":"event","event":"orderCreated","payload":{…},"context":{…}}
+//! {"type":"cancel","requestId":"…"}
 //! ```
+//!
+//! `cancel` is this library's extension of the protocol: a client that stops waiting for a
+//! request (its call was dropped or timed out) tells the server, which cancels the handler
+//! and answers nothing. Servers that do not know it answer `BAD_MESSAGE`, which the client
+//! ignores; TypeScript clients never send it.
 //!
 //! Decoding reads the frame in one pass when it is one of these shapes; a frame that is not
 //! is read again field by field, so that one malformed field still leaves the request id
@@ -33,6 +39,8 @@ pub(crate) enum Frame<'a> {
     Response { id: Cow<'a, str>, result: Result<Box<RawValue>, WireError> },
     /// An event.
     Event { name: String, payload: Box<RawValue>, context: MessageContext },
+    /// The client stopped waiting for the request sent under `id` (as raw JSON).
+    Cancel { id: Box<RawValue> },
 }
 
 /// A frame that could not be read: why, and the request id when one could be read.
@@ -117,6 +125,7 @@ impl<'a> Shape<'a> {
                 payload: payload_or_null(self.payload),
                 context: self.context.unwrap_or_default(),
             }),
+            "cancel" => Some(Frame::Cancel { id: self.request_id?.to_owned() }),
             "response" => {
                 // The id as a string with nothing to unescape; anything else goes the long way.
                 let id = self.request_id?.get().strip_prefix('"')?.strip_suffix('"')?;
@@ -160,8 +169,12 @@ fn decode_fields(text: &str) -> Result<Frame<'static>, BadFrame> {
             context: context(fields.context).map_err(&bad)?,
         }),
         "response" => decode_response(&fields).map_err(&bad),
+        "cancel" => match fields.request_id {
+            Some(id) => Ok(Frame::Cancel { id: id.to_owned() }),
+            None => Err(bad("cancel frame has no `requestId`".into())),
+        },
         other => Err(bad(format!(
-            "unknown frame type `{other}`: expected `request`, `response` or `event`"
+            "unknown frame type `{other}`: expected `request`, `response`, `event` or `cancel`"
         ))),
     }
 }
@@ -227,6 +240,12 @@ pub(crate) fn encode_request(
     serde_json::to_writer(&mut *out, context)?;
     out.push(b'}');
     Ok(())
+}
+
+/// Writes `{"type":"cancel","requestId":"…"}` into `out`.
+pub(crate) fn encode_cancel(out: &mut Vec<u8>, id: u64) {
+    // Writing into a `Vec` cannot fail.
+    let _ = write!(out, r#"{{"type":"cancel","requestId":"{id}"}}"#);
 }
 
 /// Writes `{"type":"response",...}` into `out`, echoing the request id as it was sent.
