@@ -1,24 +1,32 @@
 //! Hostile input over a real socket, property-based (proptest): arbitrary bytes (as text and
 //! as binary), truncated and mutated valid frames, deeply nested JSON, huge numbers, wrong
-//! types for every field, unknown extra fields, and valid frames in between, sent to a Rust
+//! types for every field, request ids of every JSON type, duplicated envelope fields, unknown
+//! extra fields, `cancel` frames valid and not, and valid frames in between, sent to a Rust
 //! order service on `ws://127.0.0.1:0`.
 //!
 //! The properties, for every case:
 //! - the server never goes down, and never closes a connection for a bad frame (only for an
 //!   oversized message, with close code 1009, and only that connection);
-//! - every answer is the documented one, under the request id the frame carried (echoed byte
-//!   for byte): `BAD_MESSAGE` (400) for a frame that is not one of the shapes, a binary frame
-//!   or a `response` sent to a server; `UNKNOWN_REQUEST_TYPE` (404) for a request type the
-//!   service does not have; `INVALID_PAYLOAD` (400) for a payload that does not decode into
-//!   the request type; otherwise whatever the handler answered (success or a contract or
-//!   runtime error). A frame with no readable request id is dropped: nothing comes back;
+//! - every frame has exactly one documented outcome, and gets it. A frame the server cannot
+//!   read gets `BAD_MESSAGE` (400): not JSON, not an object, a binary frame (whatever is in
+//!   it), an unknown or missing `type`, a missing or wrong-typed field, a `response` sent to
+//!   a server, an envelope field that appears twice, or a `requestId` that is not a
+//!   non-empty string or a number. The answer carries the frame's request id, echoed byte for
+//!   byte, when the frame is an object in which `requestId` appears once and is valid;
+//!   otherwise `"requestId":null`. A request that reads gets `UNKNOWN_REQUEST_TYPE` (404) for
+//!   a type the service does not have, `INVALID_PAYLOAD` (400) for a payload that does not
+//!   decode into the request type, and otherwise whatever the handler answered (success or
+//!   a contract or runtime error). Only a valid event and a valid `cancel` get nothing;
+//! - `BAD_MESSAGE` answers come in the order of their frames (the server writes each as it
+//!   reads the frame), so answers under `null` are matched in order and counted;
 //! - a well-behaved typed client on another connection is served throughout.
 //!
 //! What each frame should get is decided by [`classify`], an oracle written from the
 //! README's table, independently of how the frame was generated. Many cases share one
-//! socket: after each case's frames a valid "probe" request goes out, and everything that
-//! arrives before its answer (and before the answers still owed) is checked; nothing waits
-//! for an answer that is not coming. Run with `--nocapture` to see the totals.
+//! socket: after each case's frames a valid "probe" request goes out, and every answer owed
+//! is read and checked before the next case. A valid `cancel` naming a request still owed is
+//! not sent (whether that request is answered would then depend on timing). Run with
+//! `--nocapture` to see the totals.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -49,12 +57,12 @@ type Raw = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The longest wait for any one thing (a frame, a send, a typed call).
 const WAIT: Duration = Duration::from_secs(10);
-/// Cases per property block; four blocks make 10,000 cases a run.
-const CASES: u32 = 2_500;
+/// Cases per property block; five blocks make 10,000 cases a run.
+const CASES: u32 = 2_000;
 /// The well-behaved client is checked every this many cases (and at the end).
 const CHECK_EVERY: u64 = 250;
 /// The test functions that add to the grand total (the last one to finish prints it).
-const TESTS: usize = 5;
+const TESTS: usize = 6;
 /// The largest message the server takes (the transport's default, 1 MiB).
 const MAX_MESSAGE: usize = 1 << 20;
 
@@ -62,15 +70,12 @@ const MAX_MESSAGE: usize = 1 << 20;
 // The oracle: what the README says a frame gets.
 // ---------------------------------------------------------------------------------------
 
-/// What a frame may get back.
+/// What a frame gets back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// Nothing: no readable request id (or a valid event).
+    /// Nothing: a valid event or a valid cancel.
     Never,
-    /// The README leaves it open (see [`classify`]): an answer, if one comes, still has to
-    /// carry one of the frame's request ids.
-    Maybe,
-    /// `BAD_MESSAGE` (400).
+    /// `BAD_MESSAGE` (400), in frame order with the other `BAD_MESSAGE` answers.
     BadMessage,
     /// `UNKNOWN_REQUEST_TYPE` (404).
     UnknownType,
@@ -90,15 +95,10 @@ enum Outcome {
 }
 
 impl Expect {
-    fn must_answer(self) -> bool {
-        !matches!(self, Self::Never | Self::Maybe)
-    }
-
     fn allows(self, outcome: &Outcome) -> bool {
         let error = |want: &str, want_status: u16| matches!(outcome, Outcome::Error { code, status } if code == want && *status == want_status);
         match self {
             Self::Never => false,
-            Self::Maybe => true,
             Self::BadMessage => error("BAD_MESSAGE", 400),
             Self::UnknownType => error("UNKNOWN_REQUEST_TYPE", 404),
             Self::InvalidPayload => error("INVALID_PAYLOAD", 400),
@@ -111,6 +111,23 @@ impl Expect {
                 ),
             },
         }
+    }
+}
+
+/// What the oracle says of one frame.
+#[derive(Debug)]
+struct Verdict {
+    expect: Expect,
+    /// The `requestId` its answer carries, as raw JSON: `null` when it has no valid one.
+    id: String,
+    /// For a valid cancel, the request id it names.
+    cancels: Option<String>,
+}
+
+impl Verdict {
+    /// `BAD_MESSAGE` under `id`, or under `null`.
+    fn bad(id: Option<&str>) -> Self {
+        Self { expect: Expect::BadMessage, id: id.unwrap_or("null").to_owned(), cancels: None }
     }
 }
 
@@ -137,53 +154,34 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
-/// The fields a frame's envelope has; a duplicate of one of them makes the frame ambiguous.
+/// The fields a frame's envelope has; a duplicate of one of them makes the frame bad.
 const ENVELOPE: [&str; 9] =
     ["type", "requestId", "requestType", "event", "payload", "context", "success", "data", "error"];
 
-/// What the README's table says `bytes` (sent as a binary frame when `binary`) gets, and the
-/// request ids (raw JSON) an answer may carry.
-fn classify(bytes: &[u8], binary: bool) -> (Expect, Vec<String>) {
-    let Ok(text) = std::str::from_utf8(bytes) else { return (Expect::Never, Vec::new()) };
-    if text.trim_start().starts_with('[') {
-        // Not one of the shapes, and no field to read a request id from. KNOWN DEVIATION:
-        // serde reads a struct from a JSON array too (in field declaration order), so the
-        // server takes `["request","id","getOrderById",null,{..},null,null,null,null]` as a
-        // request and serves it; the README says only objects are frames.
-        let ids = serde_json::from_str::<Vec<Box<RawValue>>>(text)
-            .ok()
-            .and_then(|items| items.get(1).map(|id| id.get().to_owned()))
-            .into_iter()
-            .collect();
-        return (Expect::Maybe, ids);
-    }
+/// Whether raw JSON is a valid request id: a non-empty string or a number.
+fn valid_id(raw: &str) -> bool {
+    (raw.starts_with('"') && raw != "\"\"")
+        || raw.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+}
+
+/// What the README's table says `bytes` (sent as a binary frame when `binary`) gets.
+fn classify(bytes: &[u8], binary: bool) -> Verdict {
+    let Ok(text) = std::str::from_utf8(bytes) else { return Verdict::bad(None) };
+    // Not JSON, or JSON that is not an object (serde reads a map from nothing else).
     let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
-        return (Expect::Never, Vec::new());
+        return Verdict::bad(None);
     };
-    let ids: Vec<String> = entries
-        .iter()
-        .filter(|(key, _)| key == "requestId")
-        .map(|(_, id)| id.get().to_owned())
-        .collect();
-    let duplicated =
-        ENVELOPE.iter().any(|field| entries.iter().filter(|(key, _)| key == field).count() > 1);
-    if duplicated {
-        // Which of two `requestId`s (or `type`s) counts? The README does not say.
-        return (Expect::Maybe, ids);
+    let all = |field: &'static str| entries.iter().filter(move |(key, _)| key == field);
+    let get = |field: &'static str| all(field).next().map(|(_, v)| v.get());
+    let id = get("requestId").filter(|raw| all("requestId").count() == 1 && valid_id(raw));
+    if ENVELOPE.iter().any(|field| all(field).count() > 1) {
+        return Verdict::bad(id);
     }
-    let get = |field: &str| entries.iter().find(|(key, _)| key == field).map(|(_, v)| v.get());
-    match get("requestId") {
-        None => return (Expect::Never, ids),
-        // `null` is the JSON-RPC "no id": the README does not say whether it is readable.
-        Some("null") => return (Expect::Maybe, ids),
-        Some(_) => {}
+    if get("requestId").is_some() && id.is_none() {
+        return Verdict::bad(None);
     }
-    if get("success").is_some_and(|s| !matches!(s, "true" | "false" | "null")) {
-        // KNOWN DEVIATION from the README: `wire::Fields` (the field-by-field reader, also
-        // behind `read_request_id`) types `success` as a bool, so when it is anything else
-        // the whole frame fails to read, its request id with it, and it is dropped; even a
-        // valid request that merely carries an extra `"success":"yes"` gets no answer.
-        return (Expect::Maybe, ids);
+    if binary {
+        return Verdict::bad(id);
     }
     let string = |raw: Option<&str>| {
         raw.and_then(|raw| serde_json::from_str::<String>(raw).ok()).filter(|s| !s.is_empty())
@@ -192,36 +190,33 @@ fn classify(bytes: &[u8], binary: bool) -> (Expect, Vec<String>) {
         None | Some("null") => true,
         Some(raw) => serde_json::from_str::<MessageContext>(raw).is_ok(),
     };
-    let kind = string(get("type"));
-    if binary {
-        return match kind.as_deref() {
-            // KNOWN DEVIATION: a binary frame that reads as a valid event or response is
-            // dropped (the server takes the id only from a request or an unreadable frame),
-            // though the README says a binary frame gets BAD_MESSAGE under its id.
-            Some("event" | "response") => (Expect::Maybe, ids),
-            _ => (Expect::BadMessage, ids),
-        };
-    }
-    let expect = match kind.as_deref() {
-        Some("request") => match string(get("requestType")) {
-            Some(name) if context_ok() => {
-                let payload = get("payload").unwrap_or("null");
-                match name.as_str() {
-                    "createOrder" => decodes::<CreateOrder>(payload),
-                    "getOrderById" => decodes::<GetOrderById>(payload),
-                    "updateOrderStatus" => decodes::<UpdateOrderStatus>(payload),
-                    "cancelOrder" => decodes::<CancelOrder>(payload),
-                    _ => Expect::UnknownType,
-                }
-            }
+    let expect = match (string(get("type")).as_deref(), id) {
+        (Some("request"), Some(_)) => match string(get("requestType")) {
+            Some(name) if context_ok() => request(&name, get("payload").unwrap_or("null")),
             _ => Expect::BadMessage,
         },
-        Some("event") if string(get("event")).is_some() && context_ok() => Expect::Never,
+        (Some("event"), _) if string(get("event")).is_some() && context_ok() => Expect::Never,
+        (Some("cancel"), Some(id)) => {
+            let id = Some(id.to_owned());
+            return Verdict { expect: Expect::Never, id: "null".into(), cancels: id };
+        }
         _ => Expect::BadMessage,
     };
-    (expect, ids)
+    Verdict { expect, id: id.unwrap_or("null").to_owned(), cancels: None }
 }
 
+/// What a request of type `name` with this payload gets.
+fn request(name: &str, payload: &str) -> Expect {
+    match name {
+        "createOrder" => decodes::<CreateOrder>(payload),
+        "getOrderById" => decodes::<GetOrderById>(payload),
+        "updateOrderStatus" => decodes::<UpdateOrderStatus>(payload),
+        "cancelOrder" => decodes::<CancelOrder>(payload),
+        _ => Expect::UnknownType,
+    }
+}
+
+/// `Handled` when the payload decodes into `T`, else `InvalidPayload`.
 fn decodes<T: for<'de> Deserialize<'de>>(payload: &str) -> Expect {
     match serde_json::from_str::<T>(payload) {
         Ok(_) => Expect::Handled,
@@ -233,10 +228,11 @@ fn decodes<T: for<'de> Deserialize<'de>>(payload: &str) -> Expect {
 // The harness: one service, one well-behaved client, one raw socket reused across cases.
 // ---------------------------------------------------------------------------------------
 
-/// An answer the connection still owes (or may still send).
+/// An answer the connection still owes.
 #[derive(Debug)]
 struct Pending {
-    ids: Vec<String>,
+    /// The `requestId` it comes under, as raw JSON (`null` for a frame with no valid id).
+    id: String,
     expect: Expect,
     /// The start of the frame, for failure messages.
     frame: String,
@@ -252,6 +248,12 @@ struct Stats {
     cases: u64,
     frames: u64,
     answered: u64,
+    /// Of those answered, how many under `"requestId":null`.
+    under_null: u64,
+    /// Valid events and cancels: sent, and nothing owed.
+    silent: u64,
+    /// Valid cancels not sent: they named a request still owed.
+    skipped: u64,
     events: u64,
     closed_1009: u64,
     connections: u64,
@@ -263,6 +265,9 @@ impl Stats {
         self.cases += other.cases;
         self.frames += other.frames;
         self.answered += other.answered;
+        self.under_null += other.under_null;
+        self.silent += other.silent;
+        self.skipped += other.skipped;
         self.events += other.events;
         self.closed_1009 += other.closed_1009;
         self.connections += other.connections;
@@ -274,13 +279,16 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} cases, {} frames: {} answered, {} dropped (no readable request id, or an event); \
-             {} connections closed with 1009; {} broadcast events read; {} raw connections; \
-             the well-behaved client checked {} times",
+            "{} cases, {} frames: {} answered ({} of them under null), {} valid events and \
+             cancels (no answer), {} cancels of a request in flight not sent; {} connections \
+             closed with 1009; {} broadcast events read; {} raw connections; the well-behaved \
+             client checked {} times",
             self.cases,
             self.frames,
             self.answered,
-            self.frames - self.answered,
+            self.under_null,
+            self.silent,
+            self.skipped,
             self.closed_1009,
             self.events,
             self.connections,
@@ -295,6 +303,9 @@ static TOTALS: Mutex<(usize, Stats)> = Mutex::new((
         cases: 0,
         frames: 0,
         answered: 0,
+        under_null: 0,
+        silent: 0,
+        skipped: 0,
         events: 0,
         closed_1009: 0,
         connections: 0,
@@ -448,19 +459,7 @@ impl Harness {
         probe: u64,
     ) -> Result<(), String> {
         for (bytes, binary) in frames {
-            let (expect, ids) = classify(&bytes, binary);
-            let frame = preview(&bytes, binary);
-            let message = if binary {
-                Message::Binary(bytes.into())
-            } else {
-                let text = String::from_utf8(bytes).map_err(|_| "text frames are UTF-8")?;
-                Message::Text(text.into())
-            };
-            send(&mut conn.ws, message).await?;
-            self.stat(|s| s.frames += 1);
-            if expect != Expect::Never {
-                conn.pending.push(Pending { ids, expect, frame });
-            }
+            self.send_frame(conn, bytes, binary).await?;
         }
         let probe_id = format!("\"probe-{probe}\"");
         let text = format!(
@@ -468,11 +467,11 @@ impl Harness {
         );
         send(&mut conn.ws, Message::Text(text.into())).await?;
         conn.pending.push(Pending {
-            ids: vec![probe_id],
+            id: probe_id,
             expect: Expect::Probe,
             frame: "the probe".into(),
         });
-        while conn.pending.iter().any(|p| p.expect.must_answer()) {
+        while !conn.pending.is_empty() {
             let message = tokio::time::timeout(WAIT, conn.ws.next())
                 .await
                 .map_err(|_| owed("no answer in time", &conn.pending))?
@@ -493,9 +492,38 @@ impl Harness {
         Ok(())
     }
 
+    /// Sends one frame and notes what it is owed, if anything. A valid cancel that names a
+    /// request still owed is not sent: whether that request is answered would depend on
+    /// timing.
+    async fn send_frame(
+        &self,
+        conn: &mut Conn,
+        bytes: Vec<u8>,
+        binary: bool,
+    ) -> Result<(), String> {
+        let Verdict { expect, id, cancels } = classify(&bytes, binary);
+        if cancels.is_some_and(|cancelled| conn.pending.iter().any(|p| p.id == cancelled)) {
+            self.stat(|s| s.skipped += 1);
+            return Ok(());
+        }
+        let frame = preview(&bytes, binary);
+        let message = if binary {
+            Message::Binary(bytes.into())
+        } else {
+            Message::Text(String::from_utf8(bytes).map_err(|_| "text frames are UTF-8")?.into())
+        };
+        send(&mut conn.ws, message).await?;
+        self.stat(|s| s.frames += 1);
+        match expect {
+            Expect::Never => self.stat(|s| s.silent += 1),
+            _ => conn.pending.push(Pending { id, expect, frame }),
+        }
+        Ok(())
+    }
+
     /// Checks one text frame from the server against what is owed.
     fn on_text(&self, text: &str, pending: &mut Vec<Pending>) -> Result<(), String> {
-        let answer: Answer<'_> = serde_json::from_str(text)
+        let answer: Answer = serde_json::from_str(text)
             .map_err(|e| format!("the server sent a frame that is not a frame ({e}): {text}"))?;
         match answer.kind.as_str() {
             "event" if answer.event.is_some_and(|e| !e.is_empty()) => {
@@ -505,25 +533,38 @@ impl Harness {
             "response" => {}
             _ => return Err(format!("the server sent a frame of no known shape: {text}")),
         }
-        let id =
-            answer.request_id.map(RawValue::get).ok_or_else(|| format!("no requestId: {text}"))?;
+        let id = answer.request_id.as_deref().map(RawValue::get);
+        let id = id.ok_or_else(|| format!("no requestId: {}", clip(text)))?;
         let outcome = match (answer.success, answer.error) {
             (Some(true), None) => Outcome::Success,
             (Some(false), Some(error)) if !error.message.is_empty() => {
+                if error.code == "BAD_MESSAGE" && !error.message.starts_with("bad message: ") {
+                    return Err(format!("a BAD_MESSAGE of the wrong wording: {}", clip(text)));
+                }
                 Outcome::Error { code: error.code, status: error.status }
             }
-            _ => return Err(format!("a response of the wrong shape: {text}")),
+            _ => return Err(format!("a response of the wrong shape: {}", clip(text))),
         };
-        let fits = |p: &Pending| p.ids.iter().any(|i| i == id) && p.expect.allows(&outcome);
-        let at = pending
-            .iter()
-            .position(|p| fits(p) && p.expect != Expect::Maybe)
-            .or_else(|| pending.iter().position(fits))
-            .ok_or_else(|| {
-                owed(&format!("an answer no frame should have got: {}", clip(text)), pending)
-            })?;
+        let at = if Expect::BadMessage.allows(&outcome) {
+            // Written as each frame is read: the first one owed is the one.
+            pending
+                .iter()
+                .position(|p| p.expect == Expect::BadMessage)
+                .filter(|&at| pending[at].id == id)
+        } else {
+            pending.iter().position(|p| p.id == id && p.expect.allows(&outcome))
+        };
+        let at = at.ok_or_else(|| {
+            owed(
+                &format!("an answer no frame should have got (or out of order): {}", clip(text)),
+                pending,
+            )
+        })?;
         if pending.remove(at).expect != Expect::Probe {
             self.stat(|s| s.answered += 1);
+            if id == "null" {
+                self.stat(|s| s.under_null += 1);
+            }
         }
         Ok(())
     }
@@ -576,14 +617,20 @@ impl Harness {
 }
 
 #[derive(Deserialize)]
-struct Answer<'a> {
+struct Answer {
     #[serde(rename = "type")]
     kind: String,
-    #[serde(rename = "requestId", borrow, default)]
-    request_id: Option<&'a RawValue>,
+    /// Raw, `null` included (an `Option` would read `null` as missing).
+    #[serde(rename = "requestId", default, deserialize_with = "present")]
+    request_id: Option<Box<RawValue>>,
     success: Option<bool>,
     error: Option<AnswerError>,
     event: Option<String>,
+}
+
+/// A field that is present, whatever its value.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -610,11 +657,8 @@ fn preview(bytes: &[u8], binary: bool) -> String {
 }
 
 fn owed(what: &str, pending: &[Pending]) -> String {
-    let owed: Vec<String> = pending
-        .iter()
-        .filter(|p| p.expect.must_answer())
-        .map(|p| format!("{:?} for {:?}: {}", p.expect, p.ids, p.frame))
-        .collect();
+    let owed: Vec<String> =
+        pending.iter().map(|p| format!("{:?} under {}: {}", p.expect, p.id, p.frame)).collect();
     format!("{what}; still owed: {owed:#?}")
 }
 
@@ -691,6 +735,7 @@ const TOKENS: &[&str] = &[
     "\u{feff}",
     "\"requestId\":",
     "\"type\":\"request\",",
+    "\"type\":\"cancel\",",
     "\"requestId\":\"dup\",",
     ",\"x\":1",
     "  ",
@@ -966,18 +1011,39 @@ fn context(wrong: u32) -> BoxedStrategy<String> {
     )
 }
 
+/// Where a frame's request ids come from.
+type Ids = fn() -> BoxedStrategy<String>;
+
+/// A fresh request id: a string or a number no other frame has.
 fn request_id() -> BoxedStrategy<String> {
     select(&["@ID@", "@ID@", "@NUM@"][..]).prop_map(str::to_owned).boxed()
 }
 
-/// A request frame; `wrong` weighs how often a field (at any level) has a value of any
-/// type, and how often unknown fields appear. With `wrong == 0` the frame is valid.
-fn request_frame(wrong: u32) -> BoxedStrategy<String> {
+/// A `requestId` of any JSON type: fresh ids, numbers no native type holds (`1e400`, `-0`,
+/// 400 digits), awkward strings, and ids that are not valid (`null`, booleans, `""`,
+/// objects, arrays).
+fn any_request_id() -> BoxedStrategy<String> {
+    const INVALID: &[&str] =
+        &["null", "true", "false", r#""""#, "{}", "[]", r#"{"id":"q1"}"#, r#"["q1",1]"#];
+    prop_oneof![
+        3 => request_id(),
+        3 => number(),
+        1 => select(STRINGS).prop_map(str::to_owned),
+        3 => select(INVALID).prop_map(str::to_owned),
+        1 => json_value(),
+    ]
+    .boxed()
+}
+
+/// A request frame with ids from `ids`; `wrong` weighs how often a field (at any level) has
+/// a value of any type, and how often unknown fields appear. With `wrong == 0` and fresh ids
+/// the frame is valid.
+fn request_frame(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
     (request_body(wrong), prop::option::weighted(0.7, context(wrong)))
         .prop_flat_map(move |((name, payload), context)| {
             let mut fields = vec![
                 field("type", Just(json_string("request")).boxed(), wrong),
-                field("requestId", request_id(), wrong),
+                field("requestId", ids(), wrong),
                 field("requestType", Just(name).boxed(), wrong),
                 field("payload", Just(payload).boxed(), wrong),
             ];
@@ -989,7 +1055,8 @@ fn request_frame(wrong: u32) -> BoxedStrategy<String> {
         .boxed()
 }
 
-fn event_frame(wrong: u32) -> BoxedStrategy<String> {
+/// An event frame, now and then with a request id from `ids`.
+fn event_frame(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
     let name = prop_oneof![
         select(&["orderCreated", "counterChanged", "x"][..]).prop_map(json_string),
         text_of("[a-zA-Z]{0,10}"),
@@ -1000,14 +1067,15 @@ fn event_frame(wrong: u32) -> BoxedStrategy<String> {
             field("event", name.boxed(), wrong),
             field("payload", json_value(), wrong),
             field("context", context(wrong), wrong),
-            prop_oneof![3 => Just(None), 1 => request_id().prop_map(|id| Some(("requestId".into(), id)))]
+            prop_oneof![3 => Just(None), 1 => ids().prop_map(|id| Some(("requestId".into(), id)))]
                 .boxed(),
         ],
         wrong,
     )
 }
 
-fn response_frame(wrong: u32) -> BoxedStrategy<String> {
+/// A response frame (which a server does not take), succeeded or failed.
+fn response_frame(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
     let error = object_of(
         vec![
             field("code", text_of("[A-Z_]{1,10}"), wrong),
@@ -1020,7 +1088,7 @@ fn response_frame(wrong: u32) -> BoxedStrategy<String> {
         object_of(
             vec![
                 field("type", Just(json_string("response")).boxed(), wrong),
-                field("requestId", request_id(), wrong),
+                field("requestId", ids(), wrong),
                 field("success", Just("true".to_owned()).boxed(), wrong),
                 field("data", json_value(), wrong),
             ],
@@ -1029,7 +1097,7 @@ fn response_frame(wrong: u32) -> BoxedStrategy<String> {
         object_of(
             vec![
                 field("type", Just(json_string("response")).boxed(), wrong),
-                field("requestId", request_id(), wrong),
+                field("requestId", ids(), wrong),
                 field("success", Just("false".to_owned()).boxed(), wrong),
                 field("error", error, wrong),
             ],
@@ -1040,27 +1108,81 @@ fn response_frame(wrong: u32) -> BoxedStrategy<String> {
 }
 
 /// A frame of a type that does not exist.
-fn odd_type_frame(wrong: u32) -> BoxedStrategy<String> {
+fn odd_type_frame(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
     let kind =
         prop_oneof![select(STRINGS).prop_map(str::to_owned), text_of("[a-z]{0,8}"), any_value()];
     object_of(
         vec![
             field("type", kind.boxed(), 0),
-            field("requestId", request_id(), wrong),
+            field("requestId", ids(), wrong),
             field("payload", json_value(), wrong),
         ],
         wrong,
     )
 }
 
+/// A cancel frame, `{"type":"cancel","requestId":…}`, with its id from `ids`.
+fn cancel_frame(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
+    object_of(
+        vec![
+            field("type", Just(json_string("cancel")).boxed(), wrong),
+            field("requestId", ids(), wrong),
+        ],
+        wrong,
+    )
+}
+
+/// A frame of any type, with fresh request ids.
 fn any_frame(wrong: u32) -> BoxedStrategy<String> {
+    any_frame_with(wrong, request_id)
+}
+
+/// A frame of any type, with request ids from `ids`.
+fn any_frame_with(wrong: u32, ids: Ids) -> BoxedStrategy<String> {
     prop_oneof![
-        6 => request_frame(wrong),
-        2 => event_frame(wrong),
-        2 => response_frame(wrong),
-        1 => odd_type_frame(wrong),
+        6 => request_frame(wrong, ids),
+        2 => event_frame(wrong, ids),
+        2 => response_frame(wrong, ids),
+        1 => cancel_frame(wrong, ids),
+        1 => odd_type_frame(wrong, ids),
     ]
     .boxed()
+}
+
+/// A frame of any type with one or two envelope fields written once more (the key now and
+/// then spelt with an escape, `"\u0074ype"`), at the start or the end of the object.
+fn duplicated() -> BoxedStrategy<Spec> {
+    let value = prop_oneof![
+        2 => request_id(),
+        2 => select(&[r#""request""#, r#""event""#, r#""cancel""#, r#""getOrderById""#][..])
+            .prop_map(str::to_owned),
+        1 => any_value(),
+    ];
+    let extra = (select(&ENVELOPE[..]), prop::bool::weighted(0.2), value, any::<bool>());
+    (any_frame(0), prop::collection::vec(extra, 1..3), prop::bool::weighted(0.1))
+        .prop_map(|(mut text, extras, binary)| {
+            for (key, escaped, value, first) in extras {
+                text = with_entry(&text, key, escaped, &value, first);
+            }
+            Spec::Frame { text, binary, mutations: Vec::new() }
+        })
+        .boxed()
+}
+
+/// `object` (the text of a JSON object) with one more entry, first or last; `escaped`
+/// spells the key's first character as a `\u` escape.
+fn with_entry(object: &str, key: &str, escaped: bool, value: &str, first: bool) -> String {
+    let key = match key.chars().next() {
+        Some(c) if escaped => format!(r#""\u{:04x}{}""#, u32::from(c), &key[c.len_utf8()..]),
+        _ => json_string(key),
+    };
+    let entry = format!("{key}:{value}");
+    let inner = object.strip_prefix('{').and_then(|o| o.strip_suffix('}')).unwrap_or_default();
+    match (inner.is_empty(), first) {
+        (true, _) => format!("{{{entry}}}"),
+        (false, true) => format!("{{{entry},{inner}}}"),
+        (false, false) => format!("{{{inner},{entry}}}"),
+    }
 }
 
 fn frame(text: BoxedStrategy<String>) -> BoxedStrategy<Spec> {
@@ -1070,7 +1192,7 @@ fn frame(text: BoxedStrategy<String>) -> BoxedStrategy<Spec> {
 }
 
 fn valid_request() -> BoxedStrategy<Spec> {
-    request_frame(0)
+    request_frame(0, request_id)
         .prop_map(|text| Spec::Frame { text, binary: false, mutations: Vec::new() })
         .boxed()
 }
@@ -1181,6 +1303,18 @@ fn deeply_nested_json_and_huge_numbers() {
     harness.finish();
 }
 
+#[test]
+fn request_ids_of_every_type_duplicate_fields_and_cancels() {
+    let harness = Harness::start("request ids, duplicates and cancels");
+    let frames = prop_oneof![
+        3 => frame(any_frame_with(0, any_request_id)),
+        2 => duplicated(),
+        1 => valid_request(),
+    ];
+    harness.run(CASES, cases(frames.boxed()));
+    harness.finish();
+}
+
 /// A message over the limit closes that connection with 1009 (after the answers to what
 /// came before it); the next connection and the well-behaved client are served.
 #[test]
@@ -1205,16 +1339,7 @@ fn oversized_messages_close_only_that_connection_with_1009() {
         let outcome = harness.rt.block_on(async {
             let mut conn = harness.connect().await?;
             for (bytes, binary) in frames {
-                let (expect, ids) = classify(&bytes, binary);
-                let frame = preview(&bytes, binary);
-                let message = if binary {
-                    Message::Binary(bytes.into())
-                } else {
-                    Message::Text(String::from_utf8(bytes).map_err(|_| "UTF-8")?.into())
-                };
-                send(&mut conn.ws, message).await?;
-                harness.stat(|s| s.frames += 1);
-                conn.pending.push(Pending { ids, expect, frame });
+                harness.send_frame(&mut conn, bytes, binary).await?;
             }
             let message = if binary {
                 Message::Binary(huge.into())

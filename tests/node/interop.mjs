@@ -118,9 +118,10 @@ const ORDER_CHECKS = [
     await answersBadMessage(client, JSON.stringify({ type: "greeting", requestId: "bad-2" }), "bad-2");
     await answersBadMessage(client, JSON.stringify({ type: "request", requestId: "bad-3", requestType: "getOrderById", context: "x" }), "bad-3");
   }],
-  ["a frame that is not JSON is dropped and the connection stays up", async (client) => {
-    await client.sendRaw("this is not JSON {");
-    await client.sendRaw("[1, 2, 3]");
+  ["a frame with no readable requestId answers BAD_MESSAGE under null; the connection stays up", async (client) => {
+    await answersBadMessage(client, "this is not JSON {", null);
+    await answersBadMessage(client, "[1, 2, 3]", null);
+    await answersBadMessage(client, JSON.stringify({ type: "request", requestId: null, requestType: "getOrderById" }), null);
     await rejectsWith(client.request("getOrderById", { orderId: "still-there" }, CONTEXT), {
       code: "ORDER_NOT_FOUND",
       status: 404,

@@ -3,9 +3,9 @@
 //! by `requestId`, many in flight per connection, answered in any order.
 //!
 //! Bad input never takes the server down: a frame that is not JSON, not one of the shapes,
-//! or binary is answered with `BAD_MESSAGE` when a request id can be read, otherwise logged
-//! and dropped; the connection stays up. A message over the maximum size closes that
-//! connection with close code 1009.
+//! or binary is answered with `BAD_MESSAGE`, under its request id when it has a valid one,
+//! otherwise under `"requestId":null`; the connection stays up. A message over the maximum
+//! size closes that connection with close code 1009.
 
 mod client;
 mod server;

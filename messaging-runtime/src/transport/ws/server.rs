@@ -297,9 +297,10 @@ fn on_message(
     match message {
         Some(Ok(Message::Text(text))) => on_text(text.as_str(), inbound, replies, size),
         Some(Ok(Message::Binary(bytes))) => {
-            // Whatever the frame's shape, a readable request id gets the refusal.
+            // Whatever is in it, it is refused: under its request id when the bytes are a
+            // JSON object with a valid one, else under `null`.
             let id = std::str::from_utf8(&bytes).ok().and_then(wire::read_request_id);
-            let reason = "binary frames are not supported: send JSON text frames".to_owned();
+            let reason = "binary frames are not supported: expected a JSON text frame".to_owned();
             reject(wire::BadFrame { id, reason }, size)
         }
         Some(Ok(Message::Close(_))) | None => Step::Close(None),
@@ -355,22 +356,20 @@ fn on_text(
         }
         Frame::Response { .. } => {
             let id = wire::read_request_id(text);
-            let reason = "a server does not take `response` frames: send `request` or `event`";
+            let reason =
+                "a server does not take `response` frames: expected `request`, `event` or `cancel`";
             reject(wire::BadFrame { id, reason: reason.into() }, size)
         }
     }
 }
 
-/// Answers an unreadable frame with `BAD_MESSAGE` when it carries a request id; otherwise
-/// there is no one to answer, so it is logged and dropped.
+/// Answers a frame that could not be read with `BAD_MESSAGE`: under its request id when it
+/// has a valid one, otherwise under `null` (JSON-RPC's "no id could be read"). Bad input
+/// always gets an answer, never a silent drop.
 fn reject(bad: wire::BadFrame, size: &mut wire::BufferSize) -> Step {
-    match bad.id {
-        Some(id) => answer(&id, &Err(wire::bad_message(&bad.reason)), size),
-        None => {
-            tracing::warn!(reason = %bad.reason, "dropped a frame with no readable request id");
-            Step::Nothing
-        }
-    }
+    let id = bad.id.as_deref().unwrap_or(RawValue::NULL);
+    tracing::debug!(request_id = id.get(), reason = %bad.reason, "refused a frame");
+    answer(id, &Err(wire::bad_message(&bad.reason)), size)
 }
 
 fn answer(id: &RawValue, reply: &Reply, size: &mut wire::BufferSize) -> Step {

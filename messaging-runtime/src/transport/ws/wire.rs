@@ -13,13 +13,20 @@
 //! and answers nothing. Servers that do not know it answer `BAD_MESSAGE`, which the client
 //! ignores; TypeScript clients never send it.
 //!
+//! A request id is a non-empty JSON string or a JSON number, kept as raw JSON and echoed byte
+//! for byte (`1e400` stays `1e400`); any other `requestId`, on any frame, makes the frame
+//! bad, and so does an envelope field that appears twice. A frame that cannot be read is
+//! answered `BAD_MESSAGE` under its request id when it has a valid one, else under `null`.
+//!
 //! Decoding reads the frame in one pass when it is one of these shapes; a frame that is not
-//! is read again field by field, so that one malformed field still leaves the request id
-//! readable for the error answer. Payloads stay raw JSON until dispatch picks their type.
+//! (a duplicate field included) is read again field by field, so that one malformed field
+//! still leaves the request id readable for the error answer. Payloads stay raw JSON until
+//! dispatch picks their type.
 
 use std::borrow::Cow;
 use std::io::Write as _;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -43,35 +50,118 @@ pub(crate) enum Frame<'a> {
     Cancel { id: Box<RawValue> },
 }
 
-/// A frame that could not be read: why, and the request id when one could be read.
+/// A frame that could not be read: why, and the request id when it has a valid one.
 #[derive(Debug)]
 pub(crate) struct BadFrame {
     pub(crate) id: Option<Box<RawValue>>,
     pub(crate) reason: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The envelope's fields as [`decode_fields`] reads them: each raw, so that one of the wrong
+/// type still leaves the others (the request id above all) readable.
+#[derive(Default)]
 struct Fields<'a> {
-    #[serde(rename = "type", borrow)]
     kind: Option<&'a RawValue>,
-    #[serde(borrow)]
     request_id: Option<&'a RawValue>,
-    #[serde(borrow)]
     request_type: Option<&'a RawValue>,
-    #[serde(borrow)]
     event: Option<&'a RawValue>,
-    #[serde(borrow)]
     payload: Option<&'a RawValue>,
-    #[serde(borrow)]
     context: Option<&'a RawValue>,
-    // Raw, so a `success` of the wrong type still leaves the request id readable.
-    #[serde(borrow)]
     success: Option<&'a RawValue>,
-    #[serde(borrow)]
     data: Option<&'a RawValue>,
-    #[serde(borrow)]
     error: Option<&'a RawValue>,
+    /// The first envelope field the object has twice, if any.
+    duplicate: Option<&'static str>,
+    /// Whether `requestId` itself appears more than once.
+    id_repeated: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads the envelope's fields off a JSON object, noting duplicates; other keys are
+    /// ignored. `Err` when the text is not one JSON object.
+    fn read(text: &'a str) -> Result<Self, String> {
+        // serde would read a map from nothing else, but say so before it tries.
+        if !text.trim_start().starts_with('{') {
+            return Err(NOT_AN_OBJECT.into());
+        }
+        let Entries(entries) = serde_json::from_str(text)
+            .map_err(|e| format!("frame is not valid JSON: {e}; expected one JSON object"))?;
+        let mut fields = Self::default();
+        for (key, value) in entries {
+            let Some((name, slot)) = fields.slot(&key) else { continue };
+            if slot.is_none() {
+                *slot = Some(value);
+                continue;
+            }
+            fields.id_repeated |= name == "requestId";
+            fields.duplicate.get_or_insert(name);
+        }
+        Ok(fields)
+    }
+
+    /// The envelope field named `key`, with its name; `None` for any other key.
+    fn slot(&mut self, key: &str) -> Option<(&'static str, &mut Option<&'a RawValue>)> {
+        Some(match key {
+            "type" => ("type", &mut self.kind),
+            "requestId" => ("requestId", &mut self.request_id),
+            "requestType" => ("requestType", &mut self.request_type),
+            "event" => ("event", &mut self.event),
+            "payload" => ("payload", &mut self.payload),
+            "context" => ("context", &mut self.context),
+            "success" => ("success", &mut self.success),
+            "data" => ("data", &mut self.data),
+            "error" => ("error", &mut self.error),
+            _ => return None,
+        })
+    }
+
+    /// The id an answer goes under: the `requestId` when it appears once and is valid.
+    fn answer_id(&self) -> Option<Box<RawValue>> {
+        match self.request_id {
+            Some(id) if !self.id_repeated && valid_id(id) => Some(id.to_owned()),
+            _ => None,
+        }
+    }
+
+    /// Checks what every frame must meet, whatever its type: no envelope field twice, and a
+    /// valid `requestId` when it has one. `Ok` carries that id.
+    fn check(&self) -> Result<Option<Box<RawValue>>, BadFrame> {
+        let id = self.answer_id();
+        if let Some(name) = self.duplicate {
+            return Err(BadFrame { id, reason: format!("duplicate field `{name}`") });
+        }
+        match self.request_id {
+            Some(raw) if id.is_none() => Err(BadFrame { id: None, reason: invalid_id(raw) }),
+            _ => Ok(id),
+        }
+    }
+}
+
+/// Why a frame that does not start like an object is not a frame.
+const NOT_AN_OBJECT: &str = "frame is not a JSON object: expected `{\"type\":…}`";
+
+/// A JSON object's entries in order, duplicates kept, values left raw (keys unescaped).
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Collects the entries of a map.
+        struct Collect;
+        impl<'de> Visitor<'de> for Collect {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Collect)
+    }
 }
 
 /// The frame shapes read in one pass: the context and a failed response's error are decoded
@@ -82,7 +172,8 @@ struct Fields<'a> {
 struct Shape<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    #[serde(borrow)]
+    // `null` read as present (an `Option` alone would take it for a missing id).
+    #[serde(borrow, default, deserialize_with = "present")]
     request_id: Option<&'a RawValue>,
     #[serde(borrow)]
     request_type: Option<Cow<'a, str>>,
@@ -97,11 +188,16 @@ struct Shape<'a> {
     error: Option<WireError>,
 }
 
+/// A field that is there, whatever its value, `null` included.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
+}
+
 /// Reads one text frame.
 pub(crate) fn decode(text: &str) -> Result<Frame<'_>, BadFrame> {
     // serde would read a struct from an array too; the protocol's frames are objects.
     if !text.trim_start().starts_with('{') {
-        return Err(BadFrame { id: None, reason: "frame is not a JSON object".into() });
+        return Err(BadFrame { id: None, reason: NOT_AN_OBJECT.into() });
     }
     match serde_json::from_str::<Shape<'_>>(text).ok().and_then(Shape::into_frame) {
         Some(frame) => Ok(frame),
@@ -115,17 +211,23 @@ impl<'a> Shape<'a> {
         let non_empty = |s: Cow<'_, str>| (!s.is_empty()).then(|| s.into_owned());
         match &*self.kind {
             "request" => Some(Frame::Request {
-                id: self.request_id?.to_owned(),
+                id: valid(self.request_id?)?.to_owned(),
                 name: non_empty(self.request_type?)?,
                 payload: payload_or_null(self.payload),
                 context: self.context.unwrap_or_default(),
             }),
-            "event" => Some(Frame::Event {
-                name: non_empty(self.event?)?,
-                payload: payload_or_null(self.payload),
-                context: self.context.unwrap_or_default(),
-            }),
-            "cancel" => Some(Frame::Cancel { id: self.request_id?.to_owned() }),
+            "event" => {
+                // An event needs no id, but one it has must be valid.
+                if self.request_id.is_some_and(|id| !valid_id(id)) {
+                    return None;
+                }
+                Some(Frame::Event {
+                    name: non_empty(self.event?)?,
+                    payload: payload_or_null(self.payload),
+                    context: self.context.unwrap_or_default(),
+                })
+            }
+            "cancel" => Some(Frame::Cancel { id: valid(self.request_id?)?.to_owned() }),
             "response" => {
                 // The id as a string with nothing to unescape; anything else goes the long way.
                 let id = self.request_id?.get().strip_prefix('"')?.strip_suffix('"')?;
@@ -144,41 +246,68 @@ impl<'a> Shape<'a> {
 }
 
 /// Reads one text frame field by field, so that what is wrong with it can be told, with the
-/// request id when it has a readable one.
+/// request id when it has a valid one. Every frame is checked first for duplicate envelope
+/// fields and an invalid `requestId` (see [`Fields::check`]).
 fn decode_fields(text: &str) -> Result<Frame<'static>, BadFrame> {
-    let fields: Fields<'_> = serde_json::from_str(text)
-        .map_err(|e| BadFrame { id: None, reason: format!("frame is not a JSON object: {e}") })?;
-    let id = fields.request_id.map(ToOwned::to_owned);
+    let fields = Fields::read(text).map_err(|reason| BadFrame { id: None, reason })?;
+    let id = fields.check()?;
     let bad = |reason: String| BadFrame { id: id.clone(), reason };
     let kind = string(fields.kind, "type").map_err(&bad)?;
     match kind.as_str() {
-        "request" => {
-            let Some(id) = fields.request_id else {
-                return Err(bad("request frame has no `requestId`".into()));
-            };
-            Ok(Frame::Request {
-                id: id.to_owned(),
-                name: string(fields.request_type, "requestType").map_err(&bad)?,
-                payload: payload_or_null(fields.payload),
-                context: context(fields.context).map_err(&bad)?,
-            })
-        }
+        "request" => Ok(Frame::Request {
+            id: id.clone().ok_or_else(|| bad(no_id("request")))?,
+            name: string(fields.request_type, "requestType").map_err(&bad)?,
+            payload: payload_or_null(fields.payload),
+            context: context(fields.context).map_err(&bad)?,
+        }),
         "event" => Ok(Frame::Event {
             name: string(fields.event, "event").map_err(&bad)?,
             payload: payload_or_null(fields.payload),
             context: context(fields.context).map_err(&bad)?,
         }),
         "response" => decode_response(&fields).map_err(&bad),
-        "cancel" => match fields.request_id {
-            Some(id) => Ok(Frame::Cancel { id: id.to_owned() }),
-            None => Err(bad("cancel frame has no `requestId`".into())),
-        },
+        "cancel" => Ok(Frame::Cancel { id: id.clone().ok_or_else(|| bad(no_id("cancel")))? }),
         other => Err(bad(format!(
-            "unknown frame type `{other}`: expected `request`, `response`, `event` or `cancel`"
+            "unknown frame type `{}`: expected `request`, `response`, `event` or `cancel`",
+            snippet(other)
         ))),
     }
 }
 
+/// Why a frame of this type with no `requestId` is bad.
+fn no_id(kind: &str) -> String {
+    format!("{kind} frame has no `requestId`: expected a non-empty string or a number")
+}
+
+/// Why `raw` is not a request id.
+fn invalid_id(raw: &RawValue) -> String {
+    format!("`requestId` must be a non-empty string or a number, found `{}`", snippet(raw.get()))
+}
+
+/// Whether `raw` is a valid request id: a non-empty JSON string or a JSON number.
+fn valid_id(raw: &RawValue) -> bool {
+    // `raw` is valid JSON, so its first byte tells its type.
+    match raw.get().as_bytes() {
+        [b'"', b'"'] => false,
+        [b'"', ..] | [b'-' | b'0'..=b'9', ..] => true,
+        _ => false,
+    }
+}
+
+/// `raw` when it is a valid request id.
+fn valid(raw: &RawValue) -> Option<&RawValue> {
+    valid_id(raw).then_some(raw)
+}
+
+/// Text quoted in an error message, cut to about 40 characters.
+fn snippet(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// Reads a `response` frame's id and result.
 fn decode_response(fields: &Fields<'_>) -> Result<Frame<'static>, String> {
     let id = string(fields.request_id, "requestId")?;
     let result = match fields.success.map(|raw| serde_json::from_str::<bool>(raw.get())) {
@@ -193,19 +322,22 @@ fn decode_response(fields: &Fields<'_>) -> Result<Frame<'static>, String> {
     Ok(Frame::Response { id: Cow::Owned(id), result })
 }
 
+/// A non-empty string field.
 fn string(raw: Option<&RawValue>, field: &str) -> Result<String, String> {
-    let raw = raw.ok_or_else(|| format!("frame has no `{field}`"))?;
+    let raw = raw.ok_or_else(|| format!("frame has no `{field}`: expected a string"))?;
     match serde_json::from_str::<String>(raw.get()) {
         Ok(s) if !s.is_empty() => Ok(s),
-        Ok(_) => Err(format!("`{field}` is empty")),
-        Err(_) => Err(format!("`{field}` must be a string, found `{}`", raw.get())),
+        Ok(_) => Err(format!("`{field}` is empty: expected a non-empty string")),
+        Err(_) => Err(format!("`{field}` must be a string, found `{}`", snippet(raw.get()))),
     }
 }
 
+/// A payload, `null` when it is missing.
 fn payload_or_null(raw: Option<&RawValue>) -> Box<RawValue> {
     raw.map_or_else(|| RawValue::NULL.to_owned(), ToOwned::to_owned)
 }
 
+/// The message context, the default one when it is missing or `null`.
 fn context(raw: Option<&RawValue>) -> Result<MessageContext, String> {
     match raw {
         None => Ok(MessageContext::default()),
@@ -214,13 +346,21 @@ fn context(raw: Option<&RawValue>) -> Result<MessageContext, String> {
     }
 }
 
-/// The request id of a frame, if it has a readable one.
+/// The id an answer to a frame goes under, whatever the frame's shape: its `requestId` when
+/// the frame is a JSON object in which it appears once and is valid.
 pub(crate) fn read_request_id(text: &str) -> Option<Box<RawValue>> {
-    if !text.trim_start().starts_with('{') {
+    Fields::read(text).ok()?.answer_id()
+}
+
+/// The error of a failed response sent under `"requestId":null`: the peer could not read a
+/// frame of ours and could not tell which one.
+pub(crate) fn read_unaddressed_error(text: &str) -> Option<WireError> {
+    let fields = Fields::read(text).ok()?;
+    let response = string(fields.kind, "type").ok()? == "response";
+    if !response || fields.request_id?.get() != "null" {
         return None;
     }
-    let fields: Fields<'_> = serde_json::from_str(text).ok()?;
-    fields.request_id.map(ToOwned::to_owned)
+    serde_json::from_str(fields.error?.get()).ok()
 }
 
 /// Writes `{"type":"request",...}` into `out`.
@@ -248,7 +388,8 @@ pub(crate) fn encode_cancel(out: &mut Vec<u8>, id: u64) {
     let _ = write!(out, r#"{{"type":"cancel","requestId":"{id}"}}"#);
 }
 
-/// Writes `{"type":"response",...}` into `out`, echoing the request id as it was sent.
+/// Writes `{"type":"response",...}` into `out`, echoing the request id as it was sent
+/// ([`RawValue::NULL`] for an answer to a frame with no valid request id).
 pub(crate) fn encode_response(
     out: &mut Vec<u8>,
     id: &RawValue,
