@@ -1,6 +1,7 @@
 //! A client built with `.reconnect(..)` comes back after its server restarts on the same
-//! address: requests fail at once during the outage (none hangs), and subscriptions carry
-//! on without the user doing anything.
+//! address: requests fail at once during the outage (none hangs) unless they opt in to wait
+//! for the connection up to their deadline, and subscriptions carry on without the user doing
+//! anything.
 
 use std::time::Duration;
 
@@ -132,4 +133,58 @@ async fn without_reconnect_a_lost_connection_stays_disconnected() {
     let _again = start("memory://reconnect-off").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(client.inner().status(), ConnectionStatus::Disconnected);
+}
+
+#[tokio::test]
+async fn a_call_that_opts_in_waits_for_the_reconnection_up_to_its_deadline() {
+    let first = start("ws://127.0.0.1:0/hello-wait").await;
+    let address = first.address().to_owned();
+    let client = Client::builder().reconnect(fast()).connect(&address).await.expect("connects");
+    let client = GreeterClient::from_client(client);
+    first.stop().await;
+    wait_for(&client, ConnectionStatus::Reconnecting).await;
+
+    // The deadline passes before the server is back: `Disconnected`, after about the deadline.
+    let started = tokio::time::Instant::now();
+    let short = client.hello(Hello {}).timeout(Duration::from_millis(150)).wait_for_connection();
+    let outcome = tokio::time::timeout(WAIT, short.into_future()).await.expect("never hangs");
+    assert!(matches!(outcome, Err(CallError::Disconnected)), "{outcome:?}");
+    assert!(started.elapsed() >= Duration::from_millis(150), "it waited up to its deadline");
+
+    // One waits while the server comes back; one that did not opt in fails at once.
+    let waiting = {
+        let client = client.clone();
+        tokio::spawn(
+            async move { client.hello(Hello {}).timeout(WAIT).wait_for_connection().await },
+        )
+    };
+    let at_once = client.hello(Hello {}).await;
+    assert!(matches!(at_once, Err(CallError::Disconnected)), "{at_once:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "the opted-in call is still waiting");
+    let second = start(&address).await;
+    let answer = tokio::time::timeout(WAIT, waiting).await.expect("in time").expect("joins");
+    assert_eq!(answer.expect("answered once reconnected"), "hi");
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_built_to_wait_stops_waiting_when_it_gives_up() {
+    let server = start("memory://reconnect-wait-give-up").await;
+    let backoff = Backoff { max_attempts: Some(3), ..fast() };
+    let client = Client::builder()
+        .reconnect(backoff)
+        .wait_for_connection(true)
+        .timeout(WAIT * 4)
+        .connect(server.address())
+        .await
+        .expect("connects");
+    let client = GreeterClient::from_client(client);
+    server.stop().await;
+    wait_for(&client, ConnectionStatus::Reconnecting).await;
+    let started = tokio::time::Instant::now();
+    let outcome = tokio::time::timeout(WAIT, client.hello(Hello {}).into_future()).await;
+    assert!(matches!(outcome, Ok(Err(CallError::Disconnected))), "{outcome:?}");
+    assert!(started.elapsed() < WAIT, "it failed when the client gave up, not at its deadline");
+    assert_eq!(client.inner().status(), ConnectionStatus::Error);
 }

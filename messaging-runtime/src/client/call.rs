@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::deadlines::{Elapsed, Expiring};
 use super::pipeline::Answer;
-use super::Client;
+use super::{Client, ConnectionStatus};
 use crate::context::MessageContext;
 use crate::contract::{ErrorCode, Request};
 use crate::error::{codes, CallError};
@@ -26,6 +26,7 @@ pub struct Call<'a, R, E> {
     request: R,
     context: Option<MessageContext>,
     timeout: Option<Duration>,
+    wait: Option<bool>,
     error: PhantomData<fn() -> E>,
 }
 
@@ -37,7 +38,7 @@ impl<R, E> std::fmt::Debug for Call<'_, R, E> {
 
 impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
     pub(crate) fn new(client: &'a Client, request: R) -> Self {
-        Self { client, request, context: None, timeout: None, error: PhantomData }
+        Self { client, request, context: None, timeout: None, wait: None, error: PhantomData }
     }
 
     /// Sends the request with this context instead of a fresh one.
@@ -51,6 +52,14 @@ impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
         self.timeout = Some(timeout);
         self
     }
+
+    /// If the client is reconnecting when the call is sent, waits for the connection to
+    /// come back (up to the call's deadline) instead of failing at once with
+    /// `CallError::Disconnected`; see [`crate::ClientBuilder::wait_for_connection`].
+    pub fn wait_for_connection(mut self) -> Self {
+        self.wait = Some(true);
+        self
+    }
 }
 
 impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
@@ -58,7 +67,7 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
     type IntoFuture = CallFuture<'a, R, E>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let Self { client, request, context, timeout, error: _ } = self;
+        let Self { client, request, context, timeout, wait, error: _ } = self;
         // Bad input fails fast, without a round trip (unless the client opted out).
         if client.inner.validate {
             if let Err(failure) = request.validate_message() {
@@ -68,7 +77,9 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
         // Boxing the request here rather than on the first poll keeps `CallFuture` free of
         // `R`, so it is `Unpin` whatever `R` is; nothing is sent until the first poll.
         let payload = Payload::typed(request);
-        CallFuture { state: State::Start { client, payload, context, timeout }, types: PhantomData }
+        let wait = wait.unwrap_or(client.inner.waits);
+        let state = State::Start { client, payload, context, timeout, wait };
+        CallFuture { state, types: PhantomData }
     }
 }
 
@@ -95,7 +106,10 @@ enum State<'a> {
         payload: Payload,
         context: Option<MessageContext>,
         timeout: Option<Duration>,
+        wait: bool,
     },
+    /// Not sent yet: waiting for the client to reconnect, up to the deadline.
+    Reconnecting { send: Ready<'a>, connected: Pin<Box<dyn Future<Output = bool> + Send + 'a>> },
     /// Sent; waiting for the answer or the deadline.
     Waiting { client: &'a Client, response: Expiring<'a, Answer>, timeout: Duration },
     /// Refused before sending: the request broke the contract's rules.
@@ -118,6 +132,7 @@ impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match self.state {
             State::Start { .. } => "not sent",
+            State::Reconnecting { .. } => "waiting for the connection",
             State::Waiting { .. } => "waiting",
             State::Refused(_) => "refused",
             State::Done => "done",
@@ -126,14 +141,40 @@ impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
     }
 }
 
-impl State<'_> {
-    /// Sends a request that has not been sent yet and moves to `Waiting`; `None` when the
+/// A request ready to go: its context carries its deadline.
+struct Ready<'a> {
+    client: &'a Client,
+    payload: Payload,
+    context: MessageContext,
+    timeout: Duration,
+    expiry: tokio::time::Instant,
+}
+
+impl<'a> State<'a> {
+    /// Sends a request that has not been sent yet and moves to `Waiting`, or to
+    /// `Reconnecting` when the caller waits for a lost connection; `None` when the
     /// connection is gone.
     fn send(self, name: &'static str) -> Option<Self> {
-        let State::Start { client, payload, context, timeout } = self else { return Some(self) };
+        let State::Start { client, payload, context, timeout, wait } = self else {
+            return Some(self);
+        };
         let mut context = context.unwrap_or_else(|| client.new_context());
         let timeout = effective_timeout(client, timeout, &context);
         context.deadline = Instant::now().checked_add(timeout);
+        let ready = Ready { client, payload, context, timeout, expiry: expiry(timeout) };
+        if wait && client.status() == ConnectionStatus::Reconnecting {
+            let connected = Box::pin(until_connected(client, ready.expiry));
+            return Some(State::Reconnecting { send: ready, connected });
+        }
+        ready.send(name)
+    }
+}
+
+impl<'a> Ready<'a> {
+    /// Hands the request to the transport (or the client's layers); `None` when the
+    /// connection is gone.
+    fn send(self, name: &'static str) -> Option<State<'a>> {
+        let Ready { client, payload, context, timeout, expiry } = self;
         let answer = match &client.inner.requests {
             Some(pipeline) => {
                 let request = ClientRequest { name: Cow::Borrowed(name), payload, context };
@@ -148,9 +189,26 @@ impl State<'_> {
                 Answer::Direct(response)
             }
         };
-        let response = client.inner.deadlines.wait(answer, expiry(timeout));
+        let response = client.inner.deadlines.wait(answer, expiry);
         Some(State::Waiting { client, response, timeout })
     }
+}
+
+/// Resolves to `true` once the client is connected again, or `false` when it gives up,
+/// is closed, or `expiry` passes first.
+async fn until_connected(client: &Client, expiry: tokio::time::Instant) -> bool {
+    let mut status = client.watch_status();
+    let settled = status.wait_for(|s| {
+        matches!(
+            s,
+            ConnectionStatus::Connected | ConnectionStatus::Error | ConnectionStatus::Disconnected
+        )
+    });
+    let connected = match tokio::time::timeout_at(expiry, settled).await {
+        Ok(Ok(status)) => *status == ConnectionStatus::Connected,
+        _ => false,
+    };
+    connected
 }
 
 impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
@@ -166,6 +224,20 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
         }
         if matches!(this.state, State::Start { .. }) {
             match std::mem::replace(&mut this.state, State::Done).send(R::NAME) {
+                Some(waiting) => this.state = waiting,
+                None => return Poll::Ready(Err(CallError::Disconnected)),
+            }
+        }
+        if let State::Reconnecting { connected, .. } = &mut this.state {
+            let connected = std::task::ready!(connected.as_mut().poll(cx));
+            let State::Reconnecting { send, .. } = std::mem::replace(&mut this.state, State::Done)
+            else {
+                unreachable!("matched just above")
+            };
+            if !connected {
+                return Poll::Ready(Err(CallError::Disconnected));
+            }
+            match send.send(R::NAME) {
                 Some(waiting) => this.state = waiting,
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }

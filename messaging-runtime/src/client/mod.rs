@@ -24,7 +24,7 @@ use crate::middleware::{
     BoxError, ClientEvent, ClientRequest, EventService, RequestService, Template,
 };
 use crate::payload::Payload;
-use crate::transport::{transport_for, EventFrame, Inbound};
+use crate::transport::{transport_for, CloseReason, EventFrame, EventReceiver, Inbound};
 use tower::util::BoxCloneService;
 use tower::{Layer, Service as TowerService, ServiceExt};
 
@@ -32,7 +32,7 @@ pub use call::{Call, CallFuture};
 use deadlines::Deadlines;
 pub use reconnect::Backoff;
 use subscription::Subscriptions;
-pub use subscription::{EventStream, Subscription};
+pub use subscription::{EventStream, Subscription, DEFAULT_EVENT_BUFFER};
 
 /// The default time a request waits for its response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,6 +72,8 @@ pub struct ClientBuilder {
     layers: pipeline::ClientLayers,
     validate: bool,
     reconnect: Option<Backoff>,
+    wait_for_connection: bool,
+    event_buffer: usize,
 }
 
 impl ClientBuilder {
@@ -132,11 +134,36 @@ impl ClientBuilder {
 
     /// Reconnects automatically after the connection is lost, waiting as `backoff` says
     /// (off unless set). Meanwhile the status is `reconnecting` and requests fail at once
-    /// with `CallError::Disconnected`; afterwards every subscription carries on. When the
-    /// attempts are used up the status becomes `error`.
+    /// with `CallError::Disconnected` (unless they wait, see
+    /// [`ClientBuilder::wait_for_connection`]); afterwards every subscription carries on.
+    /// When the attempts are used up the status becomes `error`.
     #[must_use]
     pub fn reconnect(mut self, backoff: Backoff) -> Self {
         self.reconnect = Some(backoff);
+        self
+    }
+
+    /// Whether a request made while the client is reconnecting waits for the connection to
+    /// come back, up to the request's own deadline, instead of failing at once with
+    /// `CallError::Disconnected` (default `false`; one call can opt in with
+    /// [`Call::wait_for_connection`]). A request that waits still fails with `Disconnected`
+    /// when its deadline passes first, or when the client gives up reconnecting or is closed.
+    #[must_use]
+    pub fn wait_for_connection(mut self, wait: bool) -> Self {
+        self.wait_for_connection = wait;
+        self
+    }
+
+    /// How many events may wait for each subscriber ([`EventStream`] or [`Client::on`]) to
+    /// take them (default [`DEFAULT_EVENT_BUFFER`], 1024; 0 is taken as 1). While one
+    /// subscriber's buffer is full the client delivers no further event to anyone, and the
+    /// events wait in the connection's queue instead: nothing grows without bound and nothing
+    /// is dropped. A client that stays that far behind lets that queue fill too, and is then
+    /// disconnected as a slow consumer (see [`crate::Server::outbound_queue`]); a
+    /// reconnecting client reconnects.
+    #[must_use]
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
         self
     }
 
@@ -152,7 +179,7 @@ impl ClientBuilder {
         })?;
         status_tx.send_replace(ConnectionStatus::Connected);
         let status_tx = Arc::new(status_tx);
-        let subscriptions = Arc::new(Subscriptions::default());
+        let subscriptions = Arc::new(Subscriptions::with_buffer(self.event_buffer));
         let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
         let dispatcher = tokio::spawn(dispatch_events(
             Connection { events: link.events, outbound: Arc::clone(&outbound) },
@@ -168,6 +195,7 @@ impl ClientBuilder {
             token: std::sync::Mutex::new(None),
             validate: self.validate,
             reconnects: self.reconnect.is_some(),
+            waits: self.wait_for_connection,
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound,
@@ -200,6 +228,8 @@ struct Inner {
     validate: bool,
     /// Whether the client reconnects after losing its connection.
     reconnects: bool,
+    /// Whether requests wait for a lost connection to come back (up to their deadline).
+    waits: bool,
     /// The request layers, `None` when there are none (the fast path).
     requests: Option<Template<RequestService<MessageContext>>>,
     /// Swapped for a new one when the client reconnects.
@@ -241,6 +271,8 @@ impl Client {
             layers: pipeline::ClientLayers::default(),
             validate: true,
             reconnect: None,
+            wait_for_connection: false,
+            event_buffer: DEFAULT_EVENT_BUFFER,
         }
     }
 
@@ -419,7 +451,9 @@ impl Client {
 
 /// One connection's event stream, and the slot its outbound sender lives in.
 struct Connection {
-    events: mpsc::UnboundedReceiver<EventFrame>,
+    /// Bounded by its owner (the server over `memory://`, the connection's task over
+    /// `ws://`), which closes the connection when it fills: a slow consumer.
+    events: EventReceiver,
     outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
 }
 
@@ -434,9 +468,7 @@ async fn dispatch_events(
     reconnect: Option<(String, Backoff)>,
 ) {
     loop {
-        while let Some(frame) = connection.events.recv().await {
-            deliver(frame, &subscriptions, &mut layers).await;
-        }
+        pump(&mut connection.events, &subscriptions, &mut layers).await;
         let Some((address, backoff)) = &reconnect else { break };
         status.send_replace(ConnectionStatus::Reconnecting);
         match reconnect::reconnect(address, backoff).await {
@@ -459,13 +491,41 @@ async fn dispatch_events(
     subscriptions.close_all();
 }
 
+/// Delivers one connection's events until they end, then logs why the connection was closed
+/// if it was told. A connection closed at once (a slow consumer) ends even while a delivery
+/// waits for room in a subscriber's buffer.
+async fn pump(
+    events: &mut EventReceiver,
+    subscriptions: &Subscriptions,
+    layers: &mut Option<EventService<MessageContext>>,
+) {
+    let closed = events.close_signal();
+    while let Some(frame) = events.recv().await {
+        // Polled in order: the signal only once the delivery has to wait.
+        tokio::select! {
+            biased;
+            () = deliver(frame, subscriptions, layers) => {}
+            _ = closed.wait() => break,
+        }
+    }
+    match events.close_reason() {
+        Some(CloseReason::ShuttingDown) => {
+            tracing::info!("the connection was closed: {}", CloseReason::ShuttingDown);
+        }
+        Some(reason) => tracing::warn!("the connection was closed: {reason}"),
+        None => {}
+    }
+}
+
+/// Hands one event to the subscribers (through the event layers when there are any); waits
+/// while a subscriber's buffer is full.
 async fn deliver(
     frame: EventFrame,
     subscriptions: &Subscriptions,
     layers: &mut Option<EventService<MessageContext>>,
 ) {
     let Some(pipeline) = layers else {
-        subscriptions.deliver(frame);
+        subscriptions.deliver(frame).await;
         return;
     };
     let event = ClientEvent { name: frame.name, payload: frame.payload, context: frame.context };

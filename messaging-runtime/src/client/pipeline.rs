@@ -1,7 +1,6 @@
 //! The client's middleware: layers around outgoing requests (innermost: the connection)
 //! and around incoming events (innermost: delivery to subscribers).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -157,15 +156,19 @@ struct Deliver {
 impl Service<ClientEvent> for Deliver {
     type Response = ();
     type Error = BoxError;
-    type Future = std::future::Ready<Result<(), BoxError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
+    /// Resolves once every subscriber has the event (waiting for room in full buffers).
     fn call(&mut self, event: ClientEvent) -> Self::Future {
         let ClientEvent { name, payload, context } = event;
-        self.subscriptions.deliver(EventFrame { name: Cow::clone(&name), payload, context });
-        std::future::ready(Ok(()))
+        let subscriptions = Arc::clone(&self.subscriptions);
+        Box::pin(async move {
+            subscriptions.deliver(EventFrame { name, payload, context }).await;
+            Ok(())
+        })
     }
 }

@@ -1,4 +1,9 @@
 //! Event subscriptions: a `Stream` per subscriber, and callback handles.
+//!
+//! Each subscriber has a bounded buffer ([`super::ClientBuilder::event_buffer`]). A subscriber
+//! whose buffer is full makes the client's dispatcher wait for it rather than grow its
+//! buffer or drop the event: the events then wait in the connection's queue, which its owner
+//! bounds (the server closes a client that lets it fill as a slow consumer).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -18,17 +23,34 @@ use crate::contract::Event;
 use crate::payload::Payload;
 use crate::transport::EventFrame;
 
-type Sink = mpsc::UnboundedSender<(Payload, MessageContext)>;
+type Item = (Payload, MessageContext);
+type Sink = mpsc::Sender<Item>;
 type ByEvent = HashMap<Cow<'static, str>, Vec<(u64, Sink)>>;
 
+/// How many events wait for one subscriber unless the client says otherwise
+/// ([`super::ClientBuilder::event_buffer`]).
+pub const DEFAULT_EVENT_BUFFER: usize = 1024;
+
 /// The subscribers of one client, by event name.
-#[derive(Default)]
 pub(crate) struct Subscriptions {
     by_event: Mutex<ByEvent>,
     next_id: AtomicU64,
+    /// How many events wait for one subscriber (at least 1).
+    buffer: usize,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        Self::with_buffer(DEFAULT_EVENT_BUFFER)
+    }
 }
 
 impl Subscriptions {
+    /// Subscribers of which each buffers up to `buffer` events (0 is taken as 1).
+    pub(crate) fn with_buffer(buffer: usize) -> Self {
+        Self { by_event: Mutex::default(), next_id: AtomicU64::new(0), buffer: buffer.max(1) }
+    }
+
     fn lock(&self) -> MutexGuard<'_, ByEvent> {
         self.by_event.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -45,14 +67,36 @@ impl Subscriptions {
         }
     }
 
-    /// Hands a frame to every subscriber of its event.
-    pub(crate) fn deliver(&self, frame: EventFrame) {
+    /// Hands a frame to every subscriber of its event: at once to those with room, then,
+    /// without holding the lock, waits for room in the buffers of those that are full (so a
+    /// subscriber that does not read holds the dispatcher back, and loses nothing while its
+    /// stream lives). A subscriber whose stream is gone is removed.
+    pub(crate) async fn deliver(&self, frame: EventFrame) {
+        let full = self.offer(frame);
+        for (sink, item) in full {
+            // `Err` only when the stream was dropped meanwhile; its `Drop` unsubscribed it.
+            let _ = sink.send(item).await;
+        }
+    }
+
+    /// Gives the frame to every subscriber that has room; returns the ones that are full,
+    /// each with its copy.
+    fn offer(&self, frame: EventFrame) -> Vec<(Sink, Item)> {
         let EventFrame { name, payload, context } = frame;
+        let mut full = Vec::new();
         let mut by_event = self.lock();
-        let Some(sinks) = by_event.get_mut(&name) else { return };
+        let Some(sinks) = by_event.get_mut(&name) else { return full };
         let payload = payload.into_shared();
-        // A subscriber whose stream is gone is removed here rather than left to fill up.
-        sinks.retain(|(_, sink)| sink.send((payload.share(), context.clone())).is_ok());
+        sinks.retain(|(_, sink)| match sink.try_send((payload.share(), context.clone())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(item)) => {
+                full.push((sink.clone(), item));
+                true
+            }
+            // A subscriber whose stream is gone is removed here rather than left to fill up.
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        full
     }
 
     /// Ends every stream: the connection is gone.
@@ -63,8 +107,14 @@ impl Subscriptions {
 
 /// Every event of type `E` from the moment of subscribing, as a `Stream` of the event and
 /// its context. Ends when the connection ends; dropping it unsubscribes.
+///
+/// Up to [`super::ClientBuilder::event_buffer`] events wait for the stream to be read; while
+/// that many do, the client delivers no further event (to any subscriber) and lets them wait
+/// in the connection's queue, and a client that falls that far behind is disconnected as a
+/// slow consumer (the stream then ends, unless the client reconnects). Nothing is dropped
+/// while the stream lives.
 pub struct EventStream<E> {
-    receiver: mpsc::UnboundedReceiver<(Payload, MessageContext)>,
+    receiver: mpsc::Receiver<Item>,
     subscriptions: Weak<Subscriptions>,
     id: u64,
     name: &'static str,
@@ -79,7 +129,7 @@ impl<E> std::fmt::Debug for EventStream<E> {
 
 impl<E: Event> EventStream<E> {
     pub(crate) fn new(subscriptions: &Arc<Subscriptions>) -> Self {
-        let (sink, receiver) = mpsc::unbounded_channel();
+        let (sink, receiver) = mpsc::channel(subscriptions.buffer);
         let id = subscriptions.add(E::NAME, sink);
         Self {
             receiver,

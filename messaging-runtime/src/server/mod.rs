@@ -143,9 +143,10 @@ impl Server {
     /// `ws://`, close code 1008 and "slow consumer: ..."), and the publisher moves on: other
     /// clients are not slowed. Default [`DEFAULT_OUTBOUND_QUEUE`], 1024 events.
     ///
-    /// The limit applies where the transport reports what it has sent on (`ws://`, or any
-    /// transport that uses [`crate::transport::event_queue`]). Over `memory://` the client
-    /// takes each event at once into its subscriptions, so there is no server-side backlog.
+    /// The limit applies where the transport reports what it has sent on: `ws://`,
+    /// `memory://` (whose client takes events only as fast as its subscribers do, see
+    /// [`crate::client::ClientBuilder::event_buffer`]), or any transport that uses
+    /// [`crate::transport::event_queue`].
     ///
     /// The largest message a `ws://` peer may send is the transport's own limit:
     /// [`crate::transport::ws::WsTransport::max_message_size`], 1 MiB by default; a larger

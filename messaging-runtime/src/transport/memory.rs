@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ClientLink, EventSender, Listener, ServerLink, Transport};
+use super::{event_queue, ClientLink, Listener, ServerLink, Transport};
 use crate::error::TransportError;
 
 /// The scheme of the in-process transport.
@@ -72,10 +72,10 @@ impl Transport for MemoryTransport {
             .cloned()
             .ok_or_else(|| TransportError::NotFound(address.to_owned()))?;
         let (to_server, inbound) = mpsc::unbounded_channel();
-        let (outbound, events) = mpsc::unbounded_channel();
+        // The client's dispatcher takes events as fast as its subscribers do: the server
+        // bounds the backlog (`Server::outbound_queue`) as it does for any other transport.
+        let (outbound, events) = event_queue();
         let (registered, ready) = oneshot::channel();
-        // The client's dispatcher takes every event at once: there is no backlog to measure.
-        let outbound = EventSender::uncounted(outbound);
         // Kept only until the server answers, to read why it refused, if it did.
         let answer = outbound.clone();
         let link =

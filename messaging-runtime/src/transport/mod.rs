@@ -69,8 +69,14 @@ pub enum Inbound {
 pub struct ClientLink {
     /// Requests and events to the server.
     pub outbound: mpsc::UnboundedSender<Inbound>,
-    /// Events from the server; closed when the connection is lost.
-    pub events: mpsc::UnboundedReceiver<EventFrame>,
+    /// Events from the server, made with [`event_queue`]; they end when the connection is
+    /// lost, or at once when the connection is closed for a reason
+    /// ([`EventSender::close_now`], e.g. [`CloseReason::SlowConsumer`]), which
+    /// [`EventReceiver::close_reason`] then tells. The client's dispatcher takes them only as
+    /// fast as its subscribers do, so the queue's owner bounds it: the server
+    /// ([`crate::Server::outbound_queue`]) over `memory://`, the connection's task over
+    /// `ws://`; a full queue closes the connection as a slow consumer.
+    pub events: EventReceiver,
 }
 
 /// The server's end of one client's connection.

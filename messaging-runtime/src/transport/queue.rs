@@ -2,13 +2,21 @@
 //!
 //! The server bounds how many events may wait for one client ([`crate::Server::outbound_queue`]);
 //! it can only do so when the transport reports what it has taken off the queue, which an
-//! [`EventReceiver`] does. A transport that hands events straight to the client's own
-//! dispatcher (`memory://`) uses [`EventSender::uncounted`]: no backlog is measured there.
+//! [`EventReceiver`] does. Both built-in transports use one: `ws://` takes the events off to
+//! write them on the socket, and `memory://` hands the receiver to the client, whose
+//! dispatcher takes them only as fast as its subscribers do, so a client that does not read
+//! is closed as a slow consumer over either. [`EventSender::uncounted`] remains for a
+//! transport whose consumer takes every event at once; no backlog is measured there.
+//!
+//! The client side uses the same queue between a `ws://` connection's task and the client's
+//! dispatcher ([`super::ClientLink::events`]).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::{mpsc, Notify};
 
 use super::EventFrame;
@@ -54,6 +62,8 @@ struct State {
     /// Whether the connection must close now, without sending what is still queued.
     now: AtomicBool,
     wake: Notify,
+    /// The task waiting in [`EventReceiver::recv`], woken by [`EventSender::close_now`].
+    receiver: AtomicWaker,
 }
 
 /// The server's end of one client's event queue. Cheap to clone.
@@ -88,6 +98,7 @@ fn state(counted: bool) -> Arc<State> {
         reason: OnceLock::new(),
         now: AtomicBool::new(false),
         wake: Notify::new(),
+        receiver: AtomicWaker::new(),
     })
 }
 
@@ -140,11 +151,13 @@ impl EventSender {
         let _ = self.state.reason.set(reason);
     }
 
-    /// Closes the connection now, for `reason`: events still queued are not delivered.
+    /// Closes the connection now, for `reason`: events still queued are not delivered, and
+    /// [`EventReceiver::recv`] ends at once (as a closed socket would).
     pub fn close_now(&self, reason: CloseReason) {
         self.finish(reason);
         self.state.now.store(true, Ordering::Release);
         self.state.wake.notify_one();
+        self.state.receiver.wake();
     }
 
     /// Why the server closes (or closed) the connection, if it said.
@@ -154,20 +167,48 @@ impl EventSender {
 }
 
 impl EventReceiver {
-    /// The next event; `None` once every sender is dropped.
+    /// The next event; `None` once every sender is dropped, or at once after
+    /// [`EventSender::close_now`]: the events still queued are not delivered, as on a socket
+    /// that was closed.
     pub async fn recv(&mut self) -> Option<EventFrame> {
-        let frame = self.rx.recv().await;
-        if frame.is_some() {
-            self.state.queued.fetch_sub(1, Ordering::Relaxed);
-        }
-        frame
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// The next event if one is ready.
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<EventFrame>> {
+        if self.closed_now() {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(frame)) => {
+                self.state.queued.fetch_sub(1, Ordering::Relaxed);
+                Poll::Ready(Some(frame))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                self.state.receiver.register(cx.waker());
+                // `close_now` may have run before the waker was registered.
+                if self.closed_now() {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// The next event if one is ready; `Disconnected` once every sender is dropped, or
+    /// after [`EventSender::close_now`] (like [`EventReceiver::recv`]).
     pub fn try_recv(&mut self) -> Result<EventFrame, mpsc::error::TryRecvError> {
+        if self.closed_now() {
+            return Err(mpsc::error::TryRecvError::Disconnected);
+        }
         let frame = self.rx.try_recv()?;
         self.state.queued.fetch_sub(1, Ordering::Relaxed);
         Ok(frame)
+    }
+
+    fn closed_now(&self) -> bool {
+        self.state.now.load(Ordering::Acquire)
     }
 
     /// Why the server closes the connection, if it said.
@@ -204,5 +245,59 @@ impl CloseSignal {
             }
             self.state.wake.notified().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::context::MessageContext;
+    use crate::payload::Payload;
+
+    fn frame(n: u32) -> EventFrame {
+        EventFrame {
+            name: Cow::Borrowed("tick"),
+            payload: Payload::typed(n),
+            context: MessageContext::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_receiver_stops_at_once_when_the_server_closes_now() {
+        let (tx, mut rx) = event_queue();
+        for n in 0..3 {
+            tx.try_send(frame(n), 3).expect("room for 3");
+        }
+        assert_eq!(tx.try_send(frame(3), 3), Err(QueueError::Full), "the 4th is over the limit");
+        assert!(rx.recv().await.is_some(), "events are delivered until the server closes");
+        tx.close_now(CloseReason::SlowConsumer);
+        assert!(rx.recv().await.is_none(), "2 queued events are not delivered after close_now");
+        assert!(matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert_eq!(rx.close_reason(), Some(CloseReason::SlowConsumer));
+        assert!(!tx.is_closed(), "a sender is still alive: only close_now ended the stream");
+    }
+
+    #[tokio::test]
+    async fn a_receiver_waiting_on_an_empty_queue_is_woken_by_close_now() {
+        let (tx, mut rx) = event_queue();
+        let waiting = tokio::spawn(async move { rx.recv().await.is_none() });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        tx.close_now(CloseReason::SlowConsumer);
+        let ended = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(ended.expect("woken in time").expect("task"), "recv ends with `None`");
+    }
+
+    #[tokio::test]
+    async fn a_graceful_finish_still_delivers_what_is_queued() {
+        let (tx, mut rx) = event_queue();
+        tx.try_send(frame(1), 8).expect("room");
+        tx.finish(CloseReason::ShuttingDown);
+        drop(tx);
+        assert!(rx.recv().await.is_some(), "the queued event is delivered");
+        assert!(rx.recv().await.is_none(), "then the stream ends");
+        assert_eq!(rx.close_reason(), Some(CloseReason::ShuttingDown));
     }
 }

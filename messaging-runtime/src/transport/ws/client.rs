@@ -15,9 +15,21 @@ use tokio_tungstenite::WebSocketStream;
 use super::wire::{self, Frame};
 use crate::error::{TransportError, WireError};
 use crate::payload::{DecodeError, Payload};
-use crate::transport::{ClientLink, EventFrame, Inbound, Reply};
+use crate::transport::{
+    event_queue, ClientLink, CloseReason, EventFrame, EventSender, Inbound, QueueError, Reply,
+};
 
 type Socket = WebSocketStream<super::Buffered>;
+
+/// How many events read from the socket may wait for the client's dispatcher, which takes
+/// them only as fast as the client's subscribers do
+/// ([`crate::client::ClientBuilder::event_buffer`]). Reading never waits for the
+/// dispatcher (responses keep coming); a client whose backlog fills is a slow consumer of
+/// its own events, and closes its connection (close code 1008).
+pub(crate) const CLIENT_EVENT_BACKLOG: usize = 1024;
+
+/// The reason a client gives the server when its event backlog is full.
+const SLOW_CONSUMER: &str = "slow consumer: the client's event backlog is full";
 
 /// Opens the socket (`authority` is the `host:port` of `address`) and starts the task that
 /// drives it.
@@ -50,7 +62,7 @@ pub(super) async fn connect(
                 other => failed(&other),
             })?;
     let (outbound, requests) = mpsc::unbounded_channel();
-    let (event_sink, events) = mpsc::unbounded_channel();
+    let (event_sink, events) = event_queue();
     tokio::spawn(drive(ws, requests, event_sink, heartbeat));
     Ok(ClientLink { outbound, events })
 }
@@ -154,7 +166,7 @@ impl Hasher for IdHasher {
 async fn drive(
     mut ws: Socket,
     mut requests: mpsc::UnboundedReceiver<Inbound>,
-    events: mpsc::UnboundedSender<EventFrame>,
+    events: EventSender,
     heartbeat: std::time::Duration,
 ) {
     let mut pending = Pending::new();
@@ -181,6 +193,10 @@ async fn drive(
             message = ws.next() => {
                 heard = true;
                 if !on_message(message, &mut pending, &events) {
+                    // Only this task closes its own queue for a reason: a slow consumer.
+                    if events.close_reason().is_some() {
+                        close_as_slow_consumer(&mut ws).await;
+                    }
                     break 'connection;
                 }
             }
@@ -258,11 +274,20 @@ async fn cancel_abandoned(ws: &mut Socket, pending: &mut Pending, unflushed: &mu
     true
 }
 
+/// Tells the server that this client closes its connection as a slow consumer (close code
+/// 1008), waiting at most a second for the close frame to be written.
+async fn close_as_slow_consumer(ws: &mut Socket) {
+    use tokio_tungstenite::tungstenite::protocol::frame::{coding::CloseCode, CloseFrame};
+    let frame = CloseFrame { code: CloseCode::Policy, reason: SLOW_CONSUMER.into() };
+    let closing = ws.close(Some(frame));
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), closing).await;
+}
+
 /// Handles what the socket read; `false` when the connection is over.
 fn on_message(
     message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     pending: &mut Pending,
-    events: &mpsc::UnboundedSender<EventFrame>,
+    events: &EventSender,
 ) -> bool {
     match message {
         Some(Ok(Message::Text(text))) => on_text(text.as_str(), pending, events),
@@ -313,7 +338,7 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
 }
 
 /// Handles one text frame from the server; `false` when the client is gone.
-fn on_text(text: &str, pending: &mut Pending, events: &mpsc::UnboundedSender<EventFrame>) -> bool {
+fn on_text(text: &str, pending: &mut Pending, events: &EventSender) -> bool {
     match wire::decode(text) {
         Ok(Frame::Response { id, result }) => match pending.take(&id) {
             Some(reply) => {
@@ -327,12 +352,30 @@ fn on_text(text: &str, pending: &mut Pending, events: &mpsc::UnboundedSender<Eve
         Ok(Frame::Event { name, payload, context }) => {
             let event =
                 EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
-            return events.send(event).is_ok();
+            return match events.try_send(event, CLIENT_EVENT_BACKLOG) {
+                Ok(()) => true,
+                Err(QueueError::Closed) => false,
+                Err(QueueError::Full) => {
+                    tracing::warn!(
+                        backlog = CLIENT_EVENT_BACKLOG,
+                        "{SLOW_CONSUMER}: closing the connection"
+                    );
+                    // Ends the dispatcher's events at once, even while it waits for a
+                    // subscriber that does not read.
+                    events.close_now(CloseReason::SlowConsumer);
+                    false
+                }
+            };
         }
         Ok(Frame::Request { .. } | Frame::Cancel { .. }) => {
             tracing::warn!("the server sent a request or cancel frame; clients send those");
         }
-        Err(bad) => tracing::warn!(reason = %bad.reason, "dropped a frame the server sent"),
+        // An answer under `"requestId":null`: the server could not read a frame we sent.
+        Err(bad) => match wire::read_unaddressed_error(text) {
+            Some(error) => tracing::warn!(code = %error.code, message = %error.message,
+                "the server could not read a frame this client sent"),
+            None => tracing::warn!(reason = %bad.reason, "dropped a frame the server sent"),
+        },
     }
     true
 }
