@@ -7,6 +7,7 @@
 //! otherwise under `"requestId":null`; the connection stays up. A message over the maximum
 //! size closes that connection with close code 1009.
 
+mod accept;
 mod client;
 mod server;
 pub(crate) mod wire;
@@ -136,7 +137,7 @@ impl Transport for WsTransport {
             .local_addr()
             .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
         let (links, incoming) = mpsc::unbounded_channel();
-        let acceptor = tokio::spawn(server::accept_loop(listener, self.config(), links));
+        let acceptor = tokio::spawn(accept::accept_loop(listener, self.config(), links));
         Ok(Box::new(WsListener { address: format!("ws://{local}{path}"), incoming, acceptor }))
     }
 

@@ -1,5 +1,5 @@
 //! The server side of a WebSocket connection: frames in, dispatch through the server's
-//! link, answers and events out.
+//! link, answers and events out. Accepting connections is in `accept.rs`.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -7,73 +7,17 @@ use std::future::Future;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::value::RawValue;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::wire::{self, Frame};
 use crate::payload::Payload;
-use crate::transport::{
-    event_queue, CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame, ServerLink,
-};
+use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
 
-/// Accepts TCP connections and upgrades each on its own task, so a slow handshake does not
-/// hold up the next client.
-pub(super) async fn accept_loop(
-    listener: TcpListener,
-    config: WebSocketConfig,
-    links: mpsc::UnboundedSender<ServerLink>,
-) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let links = links.clone();
-                tokio::spawn(async move {
-                    // Small frames should leave at once, not wait for Nagle's algorithm.
-                    let _ = stream.set_nodelay(true);
-                    let stream = super::buffered(stream);
-                    // The server registers the client before the handshake completes, so a
-                    // client never misses an event published right after it connected.
-                    let admitted = match register(&links, &peer).await {
-                        Registration::Gone => return,
-                        admitted => admitted,
-                    };
-                    let mut ws = match tokio_tungstenite::accept_async_with_config(
-                        stream,
-                        Some(config),
-                    )
-                    .await
-                    {
-                        Ok(ws) => ws,
-                        Err(e) => {
-                            return tracing::debug!(%peer, error = %e, "websocket handshake failed")
-                        }
-                    };
-                    match admitted {
-                        Registration::Accepted(inbound, events) => {
-                            serve_socket(ws, inbound, events).await
-                        }
-                        // Refused (too many connections): say why in a close frame.
-                        Registration::Refused(reason) => {
-                            tracing::info!(%peer, %reason, "refused a connection");
-                            close(&mut ws, Some(close_frame(reason))).await;
-                        }
-                        Registration::Gone => {}
-                    }
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-type Socket = WebSocketStream<super::Buffered>;
+pub(super) type Socket = WebSocketStream<super::Buffered>;
 
 /// What one turn of the loop decided.
 enum Step {
@@ -82,42 +26,8 @@ enum Step {
     Close(Option<CloseFrame>),
 }
 
-/// What the server made of a new client.
-enum Registration {
-    /// Registered: its requests go to `inbound`, its events come from the receiver.
-    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver),
-    /// Refused, for this reason.
-    Refused(CloseReason),
-    /// The server is gone.
-    Gone,
-}
-
-/// Hands the server a link for a new client and waits until it is registered or refused.
-async fn register(
-    links: &mpsc::UnboundedSender<ServerLink>,
-    peer: &std::net::SocketAddr,
-) -> Registration {
-    let (inbound, server_inbound) = mpsc::unbounded_channel();
-    let (server_outbound, events) = event_queue();
-    let (registered, ready) = oneshot::channel();
-    let link = ServerLink {
-        inbound: server_inbound,
-        outbound: server_outbound,
-        peer: format!("ws://{peer}"),
-        registered: Some(registered),
-    };
-    if links.send(link).is_err() {
-        return Registration::Gone;
-    }
-    match (ready.await, events.close_reason()) {
-        (Ok(()), _) => Registration::Accepted(inbound, events),
-        (Err(_), Some(reason)) => Registration::Refused(reason),
-        (Err(_), None) => Registration::Gone,
-    }
-}
-
 /// The close frame that tells a peer why the server closes its connection.
-fn close_frame(reason: CloseReason) -> CloseFrame {
+pub(super) fn close_frame(reason: CloseReason) -> CloseFrame {
     let code = match reason {
         CloseReason::ShuttingDown => CloseCode::Away,
         CloseReason::SlowConsumer => CloseCode::Policy,
@@ -132,7 +42,7 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Sends a close frame and waits, for a bounded time, for the peer to close its side, so
 /// that the peer reads everything sent before the close frame.
-async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
+pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         if ws.close(frame).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
@@ -143,7 +53,7 @@ async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
 
 /// Serves one connection until either side closes it, or until the server closes it at
 /// once (a slow consumer), which interrupts even a write the peer does not take.
-async fn serve_socket(
+pub(super) async fn serve_socket(
     mut ws: Socket,
     inbound: mpsc::UnboundedSender<Inbound>,
     mut events: EventReceiver,

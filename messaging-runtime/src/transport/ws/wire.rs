@@ -24,7 +24,6 @@
 //! dispatch picks their type.
 
 use std::borrow::Cow;
-use std::io::Write as _;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -32,7 +31,10 @@ use serde_json::value::RawValue;
 
 use crate::context::MessageContext;
 use crate::error::WireError;
-use crate::payload::Payload;
+
+mod encode;
+
+pub(crate) use encode::{encode_cancel, encode_event, encode_request, encode_response, BufferSize};
 
 /// The code answered to a frame that is not one of the protocol's shapes.
 pub(crate) const BAD_MESSAGE: &str = crate::error::codes::BAD_MESSAGE;
@@ -363,90 +365,7 @@ pub(crate) fn read_unaddressed_error(text: &str) -> Option<WireError> {
     serde_json::from_str(fields.error?.get()).ok()
 }
 
-/// Writes `{"type":"request",...}` into `out`.
-pub(crate) fn encode_request(
-    out: &mut Vec<u8>,
-    id: u64,
-    name: &str,
-    payload: &Payload,
-    context: &MessageContext,
-) -> Result<(), serde_json::Error> {
-    write!(out, r#"{{"type":"request","requestId":"{id}""#).map_err(serde_json::Error::io)?;
-    out.extend_from_slice(br#","requestType":"#);
-    serde_json::to_writer(&mut *out, name)?;
-    out.extend_from_slice(br#","payload":"#);
-    payload.write_json(out)?;
-    out.extend_from_slice(br#","context":"#);
-    serde_json::to_writer(&mut *out, context)?;
-    out.push(b'}');
-    Ok(())
-}
-
-/// Writes `{"type":"cancel","requestId":"…"}` into `out`.
-pub(crate) fn encode_cancel(out: &mut Vec<u8>, id: u64) {
-    // Writing into a `Vec` cannot fail.
-    let _ = write!(out, r#"{{"type":"cancel","requestId":"{id}"}}"#);
-}
-
-/// Writes `{"type":"response",...}` into `out`, echoing the request id as it was sent
-/// ([`RawValue::NULL`] for an answer to a frame with no valid request id).
-pub(crate) fn encode_response(
-    out: &mut Vec<u8>,
-    id: &RawValue,
-    result: &Result<Payload, WireError>,
-) -> Result<(), serde_json::Error> {
-    out.extend_from_slice(br#"{"type":"response","requestId":"#);
-    out.extend_from_slice(id.get().as_bytes());
-    match result {
-        Ok(payload) => {
-            out.extend_from_slice(br#","success":true,"data":"#);
-            payload.write_json(out)?;
-        }
-        Err(error) => {
-            out.extend_from_slice(br#","success":false,"error":"#);
-            serde_json::to_writer(&mut *out, error)?;
-        }
-    }
-    out.push(b'}');
-    Ok(())
-}
-
-/// Writes `{"type":"event",...}` into `out`.
-pub(crate) fn encode_event(
-    out: &mut Vec<u8>,
-    name: &str,
-    payload: &Payload,
-    context: &MessageContext,
-) -> Result<(), serde_json::Error> {
-    out.extend_from_slice(br#"{"type":"event","event":"#);
-    serde_json::to_writer(&mut *out, name)?;
-    out.extend_from_slice(br#","payload":"#);
-    payload.write_json(out)?;
-    out.extend_from_slice(br#","context":"#);
-    serde_json::to_writer(&mut *out, context)?;
-    out.push(b'}');
-    Ok(())
-}
-
 /// The `BAD_MESSAGE` (400) answer to a frame that could not be read.
 pub(crate) fn bad_message(reason: &str) -> WireError {
     WireError::new(BAD_MESSAGE, 400, format!("bad message: {reason}"))
-}
-
-/// Sizes the buffer each frame is encoded into after the frames before it, so that encoding
-/// seldom has to grow (and copy) its buffer.
-#[derive(Debug, Default)]
-pub(crate) struct BufferSize(usize);
-
-impl BufferSize {
-    /// A buffer as large as the frames of late, with room to spare.
-    pub(crate) fn buffer(&self) -> Vec<u8> {
-        Vec::with_capacity((self.0 + self.0 / 8).max(256))
-    }
-
-    /// Remembers the size of a frame just encoded (within reason: one huge frame should not
-    /// make every buffer after it huge).
-    pub(crate) fn saw(&mut self, len: usize) {
-        self.0 = len.min(64 * 1024);
-    }
 }

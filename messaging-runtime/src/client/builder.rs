@@ -1,0 +1,182 @@
+//! The client's options, and connecting with them.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tower::util::BoxCloneService;
+use tower::{Layer, Service as TowerService};
+
+use super::deadlines::Deadlines;
+use super::dispatch::{dispatch_events, Connection};
+use super::subscription::Subscriptions;
+use super::{pipeline, Backoff, Client, ConnectionStatus, Inner};
+use super::{DEFAULT_EVENT_BUFFER, DEFAULT_TIMEOUT};
+use crate::context::MessageContext;
+use crate::error::TransportError;
+use crate::middleware::{BoxError, ClientEvent, ClientRequest, EventService, RequestService};
+use crate::payload::Payload;
+use crate::transport::transport_for;
+
+/// How a client behaves; build with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    timeout: Duration,
+    source: Option<String>,
+    layers: pipeline::ClientLayers,
+    validate: bool,
+    reconnect: Option<Backoff>,
+    wait_for_connection: bool,
+    event_buffer: usize,
+}
+
+impl ClientBuilder {
+    /// The default options.
+    pub(super) fn new() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            source: None,
+            layers: pipeline::ClientLayers::default(),
+            validate: true,
+            reconnect: None,
+            wait_for_connection: false,
+            event_buffer: DEFAULT_EVENT_BUFFER,
+        }
+    }
+
+    /// Runs every outgoing request through `layer` (any [`tower::Layer`], or
+    /// [`crate::middleware::from_fn`]); layers run in registration order, the first one
+    /// registered seeing the request first. The call's deadline covers the whole pipeline.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<RequestService<MessageContext>> + Send + Sync + 'static,
+        L::Service: TowerService<ClientRequest, Response = Payload, Error = BoxError>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as TowerService<ClientRequest>>::Future: Send + 'static,
+    {
+        self.layers.requests.push(Arc::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
+    /// Runs every incoming event through `layer` before it reaches subscribers, in arrival
+    /// order; a layer that does not call on drops the event.
+    #[must_use]
+    pub fn event_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<EventService<MessageContext>> + Send + Sync + 'static,
+        L::Service:
+            TowerService<ClientEvent, Response = (), Error = BoxError> + Clone + Send + 'static,
+        <L::Service as TowerService<ClientEvent>>::Future: Send + 'static,
+    {
+        self.layers.events.push(Arc::new(move |inner| BoxCloneService::new(layer.layer(inner))));
+        self
+    }
+
+    /// How long a request waits for its response unless the call overrides it (default 30 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `source` put in the context of every request and event this client sends
+    /// unless the call supplies its own context.
+    #[must_use]
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Whether requests are checked against the contract's validation rules before they are
+    /// sent (default `true`: bad input fails fast with `CallError::Validation`, no round
+    /// trip). The server checks them either way.
+    #[must_use]
+    pub fn validate(mut self, validate: bool) -> Self {
+        self.validate = validate;
+        self
+    }
+
+    /// Reconnects automatically after the connection is lost, waiting as `backoff` says
+    /// (off unless set). Meanwhile the status is `reconnecting` and requests fail at once
+    /// with `CallError::Disconnected` (unless they wait, see
+    /// [`ClientBuilder::wait_for_connection`]); afterwards every subscription carries on.
+    /// When the attempts are used up the status becomes `error`.
+    #[must_use]
+    pub fn reconnect(mut self, backoff: Backoff) -> Self {
+        self.reconnect = Some(backoff);
+        self
+    }
+
+    /// Whether a request made while the client is reconnecting waits for the connection to
+    /// come back, up to the request's own deadline, instead of failing at once with
+    /// `CallError::Disconnected` (default `false`; one call can opt in with
+    /// [`Call::wait_for_connection`]). A request that waits still fails with `Disconnected`
+    /// when its deadline passes first, or when the client gives up reconnecting or is closed.
+    #[must_use]
+    pub fn wait_for_connection(mut self, wait: bool) -> Self {
+        self.wait_for_connection = wait;
+        self
+    }
+
+    /// How many events may wait for each subscriber ([`EventStream`] or [`Client::on`]) to
+    /// take them (default [`DEFAULT_EVENT_BUFFER`], 1024; 0 is taken as 1). While one
+    /// subscriber's buffer is full the client delivers no further event to anyone, and the
+    /// events wait in the connection's queue instead: nothing grows without bound and nothing
+    /// is dropped. A client that stays that far behind lets that queue fill too, and is then
+    /// disconnected as a slow consumer (see [`crate::Server::outbound_queue`]); a
+    /// reconnecting client reconnects.
+    #[must_use]
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+
+    /// Connects to a server at `address`.
+    pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
+        let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
+        let link = match transport_for(address) {
+            Ok(transport) => transport.connect(address).await,
+            Err(e) => Err(e),
+        };
+        let link = link.inspect_err(|_| {
+            status_tx.send_replace(ConnectionStatus::Error);
+        })?;
+        status_tx.send_replace(ConnectionStatus::Connected);
+        let status_tx = Arc::new(status_tx);
+        let subscriptions = Arc::new(Subscriptions::with_buffer(self.event_buffer));
+        let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
+        let dispatcher = tokio::spawn(dispatch_events(
+            Connection { events: link.events, outbound: Arc::clone(&outbound) },
+            Arc::clone(&subscriptions),
+            self.layers.events(&subscriptions),
+            Arc::clone(&status_tx),
+            self.reconnect.map(|backoff| (address.to_owned(), backoff)),
+        ));
+        let deadlines = Arc::new(Deadlines::default());
+        let timer = tokio::spawn(Arc::clone(&deadlines).run());
+        let layers = self.layers;
+        let inner = Arc::new_cyclic(|me| Inner {
+            token: std::sync::Mutex::new(None),
+            validate: self.validate,
+            reconnects: self.reconnect.is_some(),
+            waits: self.wait_for_connection,
+            logged_in: AtomicBool::new(false),
+            requests: layers.requests(me.clone()),
+            outbound,
+            deadlines,
+            timer,
+            subscriptions,
+            status,
+            status_tx,
+            timeout: self.timeout,
+            source: self.source,
+            address: address.to_owned(),
+            dispatcher,
+        });
+        Ok(Client { inner })
+    }
+}

@@ -1,0 +1,103 @@
+//! The client's event dispatcher: one task per client that delivers the server's events to
+//! subscribers in arrival order, and reconnects when the client was built to.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tower::{Service as TowerService, ServiceExt};
+
+use super::reconnect::{self, Backoff};
+use super::subscription::Subscriptions;
+use super::ConnectionStatus;
+use crate::context::MessageContext;
+use crate::middleware::{ClientEvent, EventService};
+use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound};
+
+/// One connection's event stream, and the slot its outbound sender lives in.
+pub(super) struct Connection {
+    /// Bounded by its owner (the server over `memory://`, the connection's task over
+    /// `ws://`), which closes the connection when it fills: a slow consumer.
+    pub(super) events: EventReceiver,
+    pub(super) outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+}
+
+/// Delivers the server's events to subscribers, in arrival order (through the event layers
+/// when there are any), until the connection ends; then reconnects if the client was built
+/// to, keeping every subscription.
+pub(super) async fn dispatch_events(
+    mut connection: Connection,
+    subscriptions: Arc<Subscriptions>,
+    mut layers: Option<EventService<MessageContext>>,
+    status: Arc<watch::Sender<ConnectionStatus>>,
+    reconnect: Option<(String, Backoff)>,
+) {
+    loop {
+        pump(&mut connection.events, &subscriptions, &mut layers).await;
+        let Some((address, backoff)) = &reconnect else { break };
+        status.send_replace(ConnectionStatus::Reconnecting);
+        match reconnect::reconnect(address, backoff).await {
+            Ok(link) => {
+                *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    link.outbound;
+                connection.events = link.events;
+                status.send_replace(ConnectionStatus::Connected);
+                tracing::info!(%address, "reconnected");
+            }
+            Err(e) => {
+                tracing::warn!(%address, error = %e, "gave up reconnecting");
+                status.send_replace(ConnectionStatus::Error);
+                subscriptions.close_all();
+                return;
+            }
+        }
+    }
+    status.send_replace(ConnectionStatus::Disconnected);
+    subscriptions.close_all();
+}
+
+/// Delivers one connection's events until they end, then logs why the connection was closed
+/// if it was told. A connection closed at once (a slow consumer) ends even while a delivery
+/// waits for room in a subscriber's buffer.
+async fn pump(
+    events: &mut EventReceiver,
+    subscriptions: &Subscriptions,
+    layers: &mut Option<EventService<MessageContext>>,
+) {
+    let closed = events.close_signal();
+    while let Some(frame) = events.recv().await {
+        // Polled in order: the signal only once the delivery has to wait.
+        tokio::select! {
+            biased;
+            () = deliver(frame, subscriptions, layers) => {}
+            _ = closed.wait() => break,
+        }
+    }
+    match events.close_reason() {
+        Some(CloseReason::ShuttingDown) => {
+            tracing::info!("the connection was closed: {}", CloseReason::ShuttingDown);
+        }
+        Some(reason) => tracing::warn!("the connection was closed: {reason}"),
+        None => {}
+    }
+}
+
+/// Hands one event to the subscribers (through the event layers when there are any); waits
+/// while a subscriber's buffer is full.
+async fn deliver(
+    frame: EventFrame,
+    subscriptions: &Subscriptions,
+    layers: &mut Option<EventService<MessageContext>>,
+) {
+    let Some(pipeline) = layers else {
+        subscriptions.deliver(frame).await;
+        return;
+    };
+    let event = ClientEvent { name: frame.name, payload: frame.payload, context: frame.context };
+    let outcome = match pipeline.ready().await {
+        Ok(ready) => ready.call(event).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "an event layer failed; the event was not delivered");
+    }
+}
