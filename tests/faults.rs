@@ -2,6 +2,8 @@
 //! same address (the same port). Clients built with `.reconnect(..)` keep making requests
 //! throughout; they come back by themselves, their subscriptions carry on, and every request
 //! either succeeds or fails with a clear error (`Disconnected` or `Timeout`): none hangs.
+//! Clients built with `.wait_for_connection(true)` instead hold the requests they make during
+//! the outage until they are connected again, and those succeed.
 
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -18,6 +20,8 @@ const CLIENTS: u32 = 20;
 const LANES: u32 = 2;
 /// The bound on one call (`.timeout(..)`).
 const CALL: Duration = Duration::from_secs(1);
+/// The bound on one call of a client that waits for the connection: longer than the outage.
+const WAITING_CALL: Duration = Duration::from_secs(4);
 /// How much longer than its own timeout a call may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(3);
 /// The most requests one lane makes.
@@ -133,7 +137,13 @@ struct Shared {
 
 /// Makes requests one after another until told to stop (or `MAX_REQUESTS`), each bounded by
 /// its own timeout and, to catch a hang, by an outer one.
-async fn lane(client: FaultServiceClient, id: u32, lane: u32, shared: Arc<Shared>) -> Tally {
+async fn lane(
+    client: FaultServiceClient,
+    id: u32,
+    lane: u32,
+    shared: Arc<Shared>,
+    bound: Duration,
+) -> Tally {
     let mut tally = Tally::default();
     let index = usize::try_from(id).expect("fits");
     for seq in 0..MAX_REQUESTS {
@@ -141,8 +151,8 @@ async fn lane(client: FaultServiceClient, id: u32, lane: u32, shared: Arc<Shared
             break;
         }
         let phase = shared.phase.load(Ordering::Acquire);
-        let call = client.fault_echo(FaultEcho { client: id, lane, seq }).timeout(CALL);
-        match tokio::time::timeout(CALL + HANG, call.into_future()).await {
+        let call = client.fault_echo(FaultEcho { client: id, lane, seq }).timeout(bound);
+        match tokio::time::timeout(bound + HANG, call.into_future()).await {
             Ok(Ok(answer)) => {
                 assert_eq!(answer, format!("{id}:{lane}:{seq}"), "another request's answer");
                 tally.ok[phase] += 1;
@@ -211,8 +221,19 @@ async fn restart(address: &str) -> RunningServer {
     }
 }
 
-async fn run(fault: Fault) {
+/// Whether the clients' requests wait for the connection while it is down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Requests {
+    /// Fail at once with `Disconnected` (the default).
+    FailFast,
+    /// Wait for the reconnection, up to their deadline.
+    Wait,
+}
+
+async fn run(fault: Fault, requests: Requests) {
     let started = Instant::now();
+    let waits = requests == Requests::Wait;
+    let bound = if waits { WAITING_CALL } else { CALL };
     let first = start("ws://127.0.0.1:0/faults").await;
     // The restarted server binds the very address, port included.
     let address = first.address().to_owned();
@@ -220,7 +241,8 @@ async fn run(fault: Fault) {
     for _ in 0..CLIENTS {
         let client = Client::builder()
             .reconnect(fast())
-            .timeout(CALL)
+            .timeout(bound)
+            .wait_for_connection(waits)
             .connect(&address)
             .await
             .expect("connects");
@@ -236,7 +258,7 @@ async fn run(fault: Fault) {
     let mut lanes = Vec::new();
     for (client, id) in clients.iter().zip(0..) {
         for n in 0..LANES {
-            lanes.push(tokio::spawn(lane(client.clone(), id, n, Arc::clone(&shared))));
+            lanes.push(tokio::spawn(lane(client.clone(), id, n, Arc::clone(&shared), bound)));
         }
     }
 
@@ -300,19 +322,19 @@ async fn run(fault: Fault) {
 
     let sum = |counts: &[u32; 3]| counts.iter().sum::<u32>();
     println!(
-        "faults ({fault:?}): {CLIENTS} clients x {LANES} lanes; outage {outage:.2?} (stop to restart), every \
+        "faults ({fault:?}, {requests:?}): {CLIENTS} clients x {LANES} lanes; outage {outage:.2?} (stop to restart), every \
          client connected again {reconnected:.2?} after the restart (spread {spread} ms over \
          {} distinct milliseconds); elapsed {elapsed:.2?}",
         distinct.len()
     );
     for (phase, name) in PHASES.iter().enumerate() {
         println!(
-            "faults ({fault:?}): requests made {name}: {} succeeded, {} Disconnected, {} Timeout, {} hung",
+            "faults ({fault:?}, {requests:?}): requests made {name}: {} succeeded, {} Disconnected, {} Timeout, {} hung",
             total.ok[phase], total.disconnected[phase], total.timeout[phase], total.hung[phase]
         );
     }
     println!(
-        "faults ({fault:?}): total {} requests: {} succeeded, {} Disconnected, {} Timeout, {} other, {} hung; \
+        "faults ({fault:?}, {requests:?}): total {} requests: {} succeeded, {} Disconnected, {} Timeout, {} other, {} hung; \
          ticks before and after the restart reached all {CLIENTS} streams",
         sum(&total.ok)
             + sum(&total.disconnected)
@@ -327,20 +349,37 @@ async fn run(fault: Fault) {
     );
     assert_eq!(sum(&total.hung), 0, "no call outlives its own timeout: {total:?}");
     assert!(total.other.is_empty(), "only Disconnected or Timeout: {:?}", total.other);
-    assert!(
-        total.disconnected[OUTAGE_PHASE] + total.timeout[OUTAGE_PHASE] > 0,
-        "requests made during the outage failed: {total:?}"
-    );
+    if waits {
+        // Each lane made at least one request while its client was reconnecting; it waited.
+        assert!(
+            total.ok[OUTAGE_PHASE] >= CLIENTS * LANES,
+            "requests made during the outage waited and succeeded: {total:?}"
+        );
+        assert_eq!(sum(&total.timeout), 0, "none waited past its deadline: {total:?}");
+    } else {
+        assert!(
+            total.disconnected[OUTAGE_PHASE] + total.timeout[OUTAGE_PHASE] > 0,
+            "requests made during the outage failed: {total:?}"
+        );
+    }
     drop(clients);
     second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_ride_out_a_server_stopped_and_restarted_on_the_same_address() {
-    tokio::time::timeout(WHOLE, run(Fault::Stop)).await.expect("finishes within its bound");
+    let run = run(Fault::Stop, Requests::FailFast);
+    tokio::time::timeout(WHOLE, run).await.expect("finishes within its bound");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_ride_out_a_server_dropped_and_restarted_on_the_same_address() {
-    tokio::time::timeout(WHOLE, run(Fault::Drop)).await.expect("finishes within its bound");
+    let run = run(Fault::Drop, Requests::FailFast);
+    tokio::time::timeout(WHOLE, run).await.expect("finishes within its bound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_wait_for_the_connection_serve_the_outage_requests_after_the_restart() {
+    let run = run(Fault::Drop, Requests::Wait);
+    tokio::time::timeout(WHOLE, run).await.expect("finishes within its bound");
 }
