@@ -249,6 +249,47 @@ async fn a_connection_over_the_maximum_is_refused_and_the_others_carry_on() {
     server.stop().await;
 }
 
+/// Records the warnings logged on this thread.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Line<'a>(&'a mut String);
+        impl tracing::field::Visit for Line<'_> {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut line = String::new();
+            event.record(&mut Line(&mut line));
+            self.0.lock().expect("warnings").push(line);
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_typed_ws_client_that_is_refused_logs_the_servers_reason() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let warnings = Warnings::default();
+    let _logging =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+    let gate = Gate::default();
+    let server = start("ws://127.0.0.1:0/max-logged", &gate, |s| s.max_connections(1)).await;
+    let _first = connect(server.address()).await;
+    let refused = connect(server.address()).await;
+    let mut status = refused.inner().watch_status();
+    let closed = status.wait_for(|s| *s == ConnectionStatus::Disconnected);
+    tokio::time::timeout(WAIT, closed).await.expect("closed in time").expect("status");
+    let logged = warnings.0.lock().expect("warnings").clone();
+    assert!(
+        logged.iter().any(|l| l.contains("code=1013") && l.contains("too many connections")),
+        "the close code and the server's reason are logged at warn: {logged:?}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn requests_over_the_in_flight_limit_are_answered_overloaded_at_once() {
     for address in ["memory://limits-in-flight", "ws://127.0.0.1:0/in-flight"] {

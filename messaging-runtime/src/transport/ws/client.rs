@@ -292,7 +292,7 @@ fn on_message(
     match message {
         Some(Ok(Message::Text(text))) => on_text(text.as_str(), pending, events),
         Some(Ok(Message::Close(frame))) => {
-            tracing::debug!(?frame, "the server closed the connection");
+            log_close(frame.as_ref());
             false
         }
         Some(Ok(_)) => true,
@@ -301,6 +301,20 @@ fn on_message(
             false
         }
         None => false,
+    }
+}
+
+/// Logs why the server closed the connection: an orderly close at debug level (the status
+/// says it), anything else (a slow consumer, too many connections, ...) at warn with the
+/// server's reason, so that a client learns why it was let go.
+fn log_close(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    match frame {
+        Some(frame) if !matches!(frame.code, CloseCode::Normal | CloseCode::Away) => {
+            let (code, reason) = (u16::from(frame.code), frame.reason.as_str());
+            tracing::warn!(code, reason, "the server closed the connection");
+        }
+        frame => tracing::debug!(?frame, "the server closed the connection"),
     }
 }
 
