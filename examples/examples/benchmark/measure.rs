@@ -1,0 +1,146 @@
+//! Measuring: the runtime both sides run on, the sequential and concurrent loops over a
+//! `Side`, the warm-up, and the rounds that alternate which side goes first.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use contracts::order::{GetOrderById, Order, OrderServiceClient};
+
+use crate::options::{Sizes, Which};
+use crate::report::{best, print_round, Figures};
+use crate::{IN_FLIGHT, WORKERS};
+
+/// One side of the comparison: makes one `getOrderById` call.
+pub(crate) trait Side: Clone + Send + Sync + 'static {
+    /// One `getOrderById` call; the order, or why the call failed.
+    fn call(&self, req: GetOrderById) -> impl Future<Output = Result<Order, String>> + Send;
+}
+
+impl Side for OrderServiceClient {
+    async fn call(&self, req: GetOrderById) -> Result<Order, String> {
+        self.get_order_by_id(req).await.map_err(|e| e.to_string())
+    }
+}
+
+/// The runtime both sides run on: multi-thread, `WORKERS` worker threads.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+/// One call; checks the answer so a broken side cannot look fast.
+async fn checked_call<S: Side>(side: &S, ids: &[String], i: usize) {
+    let id = &ids[i % ids.len()];
+    match side.call(GetOrderById { order_id: black_box(id.clone()) }).await {
+        Ok(order) => {
+            assert_eq!(&order.id, id, "the answer is the order asked for");
+            black_box(order);
+        }
+        Err(e) => panic!("benchmark call failed: {e}"),
+    }
+}
+
+/// `n` calls one after another from one task on the runtime; per-call times in ns.
+pub(crate) async fn sequential<S: Side>(side: S, ids: Arc<Vec<String>>, n: usize) -> Vec<u64> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        checked_call(&side, &ids, i).await;
+        let elapsed = start.elapsed();
+        samples.push(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+    }
+    samples
+}
+
+/// `total` calls made by 64 tasks at once, spread evenly over `sides` (64 / `sides.len()`
+/// tasks each); requests per second.
+pub(crate) async fn concurrent<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, total: usize) -> f64 {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..IN_FLIGHT)
+        .map(|t| {
+            let (side, ids) = (sides[t % sides.len()].clone(), Arc::clone(&ids));
+            // Spread the calls evenly; the first tasks take the remainder.
+            let calls = total / IN_FLIGHT + usize::from(t < total % IN_FLIGHT);
+            tokio::spawn(async move {
+                for i in 0..calls {
+                    checked_call(&side, &ids, t * 7919 + i).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a throughput task panicked");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Runs `fut` as a task on a worker thread (not on the thread blocking on the runtime), so
+/// both sides are measured under the same scheduling.
+pub(crate) fn on_worker<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> T {
+    rt.block_on(async move { tokio::spawn(fut).await.expect("a measuring task panicked") })
+}
+
+/// Warms `side` up: `sizes.warmup` sequential calls, then as many (at least 64) with 64 in
+/// flight.
+pub(crate) fn warm_up<S: Side>(
+    rt: &tokio::runtime::Runtime,
+    side: &S,
+    ids: &Arc<Vec<String>>,
+    sizes: Sizes,
+) {
+    black_box(on_worker(rt, sequential(side.clone(), Arc::clone(ids), sizes.warmup)));
+    let n = sizes.warmup.max(IN_FLIGHT);
+    black_box(on_worker(rt, concurrent(vec![side.clone()], Arc::clone(ids), n)));
+}
+
+/// Runs `a` and `b` one after the other, `a` first when `a_first`; returns (a, b). With
+/// `--side`, only the chosen side runs and the other reads as zero (for profiling one side).
+pub(crate) fn in_turn<T: Default>(
+    only: Option<Which>,
+    a_first: bool,
+    a: impl FnOnce() -> T,
+    b: impl FnOnce() -> T,
+) -> (T, T) {
+    match only {
+        Some(Which::Raw) => return (a(), T::default()),
+        Some(Which::Ours) => return (T::default(), b()),
+        None => {}
+    }
+    if a_first {
+        let a = a();
+        (a, b())
+    } else {
+        let b = b();
+        (a(), b)
+    }
+}
+
+/// Runs `rounds` rounds, each measuring (raw, ours) with `round`, which is told whether the
+/// raw side goes first (it does in odd rounds, so the sides alternate); prints each round's
+/// figures (`ws`: with the spread column) and returns the best of each figure over the
+/// rounds, (raw, ours).
+pub(crate) fn best_of_rounds(
+    rounds: usize,
+    ws: bool,
+    mut round: impl FnMut(bool) -> (Figures, Figures),
+) -> (Figures, Figures) {
+    let mut raw_rounds = Vec::with_capacity(rounds);
+    let mut our_rounds = Vec::with_capacity(rounds);
+    for n in 1..=rounds {
+        let raw_first = n % 2 == 1;
+        let (raw_figures, our_figures) = round(raw_first);
+        print_round(n, "raw", &raw_figures, ws);
+        print_round(n, "ours", &our_figures, ws);
+        raw_rounds.push(raw_figures);
+        our_rounds.push(our_figures);
+    }
+    (best(&raw_rounds), best(&our_rounds))
+}
