@@ -114,7 +114,7 @@ impl ClientBuilder {
     /// Whether a request made while the client is reconnecting waits for the connection to
     /// come back, up to the request's own deadline, instead of failing at once with
     /// `CallError::Disconnected` (default `false`; one call can opt in with
-    /// [`Call::wait_for_connection`]). A request that waits still fails with `Disconnected`
+    /// [`Call::wait_for_connection`](super::Call::wait_for_connection)). A request that waits still fails with `Disconnected`
     /// when its deadline passes first, or when the client gives up reconnecting or is closed.
     #[must_use]
     pub fn wait_for_connection(mut self, wait: bool) -> Self {
@@ -122,7 +122,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How many events may wait for each subscriber ([`EventStream`] or [`Client::on`]) to
+    /// How many events may wait for each subscriber ([`EventStream`](super::EventStream) or [`Client::on`]) to
     /// take them (default [`DEFAULT_EVENT_BUFFER`], 1024; 0 is taken as 1). While one
     /// subscriber's buffer is full the client delivers no further event to anyone, and the
     /// events wait in the connection's queue instead: nothing grows without bound and nothing

@@ -1,5 +1,5 @@
 //! `ws://host:port/path`: the TypeScript library's WebSocket protocol over
-//! tokio-tungstenite. One JSON object per text frame (see [`wire`]); requests are correlated
+//! tokio-tungstenite. One JSON object per text frame (the README lists the shapes); requests are correlated
 //! by `requestId`, many in flight per connection, answered in any order.
 //!
 //! Bad input never takes the server down: a frame that is not JSON, not one of the shapes,
