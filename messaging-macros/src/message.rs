@@ -30,7 +30,7 @@ fn validate_message() -> TokenStream {
         fn validate_message(
             &self,
         ) -> ::messaging_runtime::__private::Result<(), ::messaging_runtime::__private::ValidationFailure> {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "one of the two traits is the one that applies")]
             use ::messaging_runtime::__private::{NoRules as _, RulesOfValidate as _};
             (&::messaging_runtime::__private::Probe(self)).__messaging_rules()
         }

@@ -1,8 +1,10 @@
 //! A small HTTP/1.1 client for the tests (hyper-util's client, plain HTTP, no TLS): one
 //! request, its status, headers and JSON body, every wait bounded.
 
-// Each test target that includes this module uses a different part of it.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test target that includes this module uses a different part of it"
+)]
 
 use std::time::Duration;
 

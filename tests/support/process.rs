@@ -2,8 +2,10 @@
 //! wait can be bounded by a timeout), stderr kept for the failure messages, and the child
 //! killed when its handle drops, also when the test panics.
 
-// Each test target that includes this module uses a different part of it.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test target that includes this module uses a different part of it"
+)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

@@ -91,7 +91,7 @@ impl OrderBook {
         // Cents, so that sums of prices such as 0.1 + 0.2 read as money.
         stats.total_revenue = round_cents(stats.total_revenue);
         if billable > 0 {
-            #[allow(clippy::cast_precision_loss)] // order counts stay far below 2^52
+            #[allow(clippy::cast_precision_loss, reason = "order counts stay far below 2^52")]
             let average = stats.total_revenue / billable as f64;
             stats.average_order_value = round_cents(average);
         }

@@ -227,12 +227,12 @@ fn constructors(input: &Input, specs: Option<&[Spec]>) -> TokenStream {
             quote! { #member: ::core::convert::Into::into(#arg) }
         });
         let many =
-            (variant.fields.len() > 7).then(|| quote! { #[allow(clippy::too_many_arguments)] });
+            (variant.fields.len() > 7).then(|| quote! { #[allow(clippy::too_many_arguments, reason = "one argument per field of the variant")] });
         let variant = &variant.ident;
         Some(quote! {
             #docs
             #[inline]
-            #[allow(dead_code)]
+            #[allow(dead_code, reason = "a constructor the user may not call")]
             #many
             #vis fn #name(#(#params),*) -> Self {
                 Self::#variant { #(#values),* }

@@ -122,7 +122,7 @@ enum State<'a> {
 // request and error type; checked at compile time.
 const _: () = {
     fn send_and_unpin<T: Send + Unpin>() {}
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "only type-checked, never called")]
     fn call_future<R: Request, E: ErrorCode>() {
         send_and_unpin::<CallFuture<'static, R, E>>();
     }
