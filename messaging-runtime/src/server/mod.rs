@@ -2,6 +2,7 @@
 
 mod connection;
 pub(crate) mod context;
+mod dispatch;
 mod gate;
 mod pipeline;
 pub(crate) mod registry;
