@@ -74,20 +74,14 @@ pub async fn run(name: &str) -> Result<Report, Error> {
     run_with(name, demo_provider_with(HashCost::LOW)?, |_| {}).await
 }
 
-/// Starts the user service behind the pipeline at `memory://{name}`, authenticating with
-/// `auth` (which must know `alice` and `bob` with the examples' passwords), then: `alice`
-/// and `bob` log in; `alice` creates and fetches a user (passes); a `createUser` that breaks
-/// the contract's rules goes once through a client that checks before sending (refused
-/// there, nothing sent) and once through `alice`'s, which does not (the server's
-/// validation answers); a client without a token fetches a user (unauthenticated); `bob`, a
-/// viewer, creates one (forbidden); `alice` sends a burst past her rate limit. Returns each
-/// answer with what the metrics layer counted; `on_step` sees each answer as it arrives.
-pub async fn run_with(
+/// The user service behind the pipeline, in registration order: logging, metrics, a tower
+/// guard (timeout, load shedding, concurrency limit) and the per-user rate limit, with `auth`
+/// and the demo's access policy in front.
+async fn start(
     name: &str,
     auth: impl AuthProvider,
-    mut on_step: impl FnMut(&Step),
-) -> Result<Report, Error> {
-    let metrics = Metrics::default();
+    metrics: &Metrics,
+) -> Result<messaging_runtime::RunningServer, Error> {
     let server = Server::bind(&format!("memory://{name}")).await?;
     let users = Users::new(UserServiceEvents::new(server.broadcaster()));
     let server = server
@@ -105,6 +99,24 @@ pub async fn run_with(
         .layer(RateLimiter::new(RATE_LIMIT, RATE_LIMIT_WINDOW).layer())
         .start()
         .await?;
+    Ok(server)
+}
+
+/// Starts the user service behind the pipeline at `memory://{name}`, authenticating with
+/// `auth` (which must know `alice` and `bob` with the examples' passwords), then: `alice`
+/// and `bob` log in; `alice` creates and fetches a user (passes); a `createUser` that breaks
+/// the contract's rules goes once through a client that checks before sending (refused
+/// there, nothing sent) and once through `alice`'s, which does not (the server's
+/// validation answers); a client without a token fetches a user (unauthenticated); `bob`, a
+/// viewer, creates one (forbidden); `alice` sends a burst past her rate limit. Returns each
+/// answer with what the metrics layer counted; `on_step` sees each answer as it arrives.
+pub async fn run_with(
+    name: &str,
+    auth: impl AuthProvider,
+    mut on_step: impl FnMut(&Step),
+) -> Result<Report, Error> {
+    let metrics = Metrics::default();
+    let server = start(name, auth, &metrics).await?;
     let address = server.address().to_owned();
 
     let mut steps = Vec::new();

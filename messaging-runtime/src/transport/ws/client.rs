@@ -211,31 +211,43 @@ async fn drive(
                 }
             }
         }
-        let mut yielded = false;
-        loop {
-            match requests.try_recv() {
-                Ok(frame) => {
-                    if !send(&mut ws, frame, &mut pending, &mut unflushed).await {
-                        break 'connection;
-                    }
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    let _ = ws.close(None).await;
-                    break 'connection;
-                }
-                Err(mpsc::error::TryRecvError::Empty)
-                    if unflushed && !yielded && pending.busy() =>
-                {
-                    // Whoever has not sent by now will not be waited for again.
-                    pending.owed = 0;
-                    yielded = true;
-                    tokio::task::yield_now().await;
-                }
-                Err(mpsc::error::TryRecvError::Empty) => break,
-            }
+        if !send_ready(&mut ws, &mut requests, &mut pending, &mut unflushed).await {
+            break;
         }
         if unflushed && ws.flush().await.is_err() {
             break;
+        }
+    }
+}
+
+/// Queues every request already waiting, unflushed; when other callers may send soon (see
+/// [`Pending::busy`]), yields once so that they can, and takes theirs too. `false` when the
+/// connection is over (the socket failed, or the client is gone: the socket is then closed).
+async fn send_ready(
+    ws: &mut Socket,
+    requests: &mut mpsc::UnboundedReceiver<Inbound>,
+    pending: &mut Pending,
+    unflushed: &mut bool,
+) -> bool {
+    let mut yielded = false;
+    loop {
+        match requests.try_recv() {
+            Ok(frame) => {
+                if !send(ws, frame, pending, unflushed).await {
+                    return false;
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                let _ = ws.close(None).await;
+                return false;
+            }
+            Err(mpsc::error::TryRecvError::Empty) if *unflushed && !yielded && pending.busy() => {
+                // Whoever has not sent by now will not be waited for again.
+                pending.owed = 0;
+                yielded = true;
+                tokio::task::yield_now().await;
+            }
+            Err(mpsc::error::TryRecvError::Empty) => return true,
         }
     }
 }
