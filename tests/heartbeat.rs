@@ -1,5 +1,6 @@
-//! Heartbeats on `ws://`: a live but idle server keeps its clients connected; a peer that
-//! stops answering is noticed within twice the heartbeat interval. (Own test binary: the
+//! Heartbeats on `ws://`, both ways: a live but idle server keeps its clients connected; a
+//! server that stops answering is noticed by its clients, and a client that stops answering
+//! by its server, within twice the heartbeat interval. (Own test binary: the
 //! `ws://` transport with a short heartbeat is registered process-wide.)
 
 use std::sync::Arc;
@@ -92,4 +93,36 @@ async fn a_peer_that_stops_answering_is_noticed_within_two_intervals() {
         .expect("task");
     assert!(matches!(outcome, Err(CallError::Disconnected)), "{outcome:?}");
     hung.abort();
+}
+
+#[tokio::test]
+async fn a_server_lets_go_of_a_client_that_stops_answering() {
+    short_heartbeat();
+    let server = Server::bind("ws://127.0.0.1:0/ping-server")
+        .await
+        .expect("binds")
+        .serve(PingerServer::new(One))
+        .start()
+        .await
+        .expect("starts");
+    let live = PingerClient::connect(server.address()).await.expect("connects");
+    // A client that completes the handshake, then never reads again: it answers no ping.
+    let (hung, _) = tokio_tungstenite::connect_async(server.address()).await.expect("handshake");
+    let both = tokio::time::timeout(Duration::from_secs(5), async {
+        while server.clients().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert!(both.await.is_ok(), "both clients registered");
+    let let_go = tokio::time::timeout(Duration::from_secs(5), async {
+        while server.clients().len() > 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert!(let_go.await.is_ok(), "the silent client was let go within a few intervals");
+    // The live client answers the server's pings (its transport reads all the time).
+    assert_eq!(live.inner().status(), ConnectionStatus::Connected);
+    assert_eq!(live.ping(Ping {}).await.expect("still served"), 1);
+    drop(hung);
+    server.stop().await;
 }

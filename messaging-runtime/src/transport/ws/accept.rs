@@ -13,6 +13,7 @@ use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerL
 pub(super) async fn accept_loop(
     listener: TcpListener,
     config: WebSocketConfig,
+    heartbeat: std::time::Duration,
     links: mpsc::UnboundedSender<ServerLink>,
 ) {
     loop {
@@ -42,7 +43,7 @@ pub(super) async fn accept_loop(
                     };
                     match admitted {
                         Registration::Accepted(inbound, events) => {
-                            serve_socket(ws, inbound, events).await
+                            serve_socket(ws, inbound, events, heartbeat).await
                         }
                         // Refused (too many connections): say why in a close frame.
                         Registration::Refused(reason) => {

@@ -27,7 +27,7 @@ use crate::error::TransportError;
 /// The scheme of the WebSocket transport.
 pub const SCHEME: &str = "ws";
 
-/// The default interval between a client's heartbeat pings: 15 s.
+/// The default interval between heartbeat pings, both ways: 15 s.
 pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The default maximum size of one message: 1 MiB.
@@ -60,11 +60,12 @@ impl WsTransport {
         self
     }
 
-    /// How often a client pings its server; a server that sends nothing back (not even the
+    /// How often each side pings the other; a peer that sends nothing back (not even the
     /// pong) for a whole interval after a ping is taken for dead, so a dead peer is noticed
-    /// within twice the interval (default 15 s). The connection then fails like any lost
-    /// connection: calls waiting on it fail with `Disconnected`, and the client reconnects if
-    /// it was built to.
+    /// within twice the interval (default 15 s). On a client the connection then fails like
+    /// any lost connection: calls waiting on it fail with `Disconnected`, and the client
+    /// reconnects if it was built to. A server drops a dead client's connection and forgets
+    /// the client. Browsers and the TypeScript clients answer pings by themselves.
     #[must_use]
     pub fn heartbeat(mut self, interval: std::time::Duration) -> Self {
         self.heartbeat = interval.max(std::time::Duration::from_millis(1));
@@ -137,7 +138,8 @@ impl Transport for WsTransport {
             .local_addr()
             .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
         let (links, incoming) = mpsc::unbounded_channel();
-        let acceptor = tokio::spawn(accept::accept_loop(listener, self.config(), links));
+        let acceptor =
+            tokio::spawn(accept::accept_loop(listener, self.config(), self.heartbeat, links));
         Ok(Box::new(WsListener { address: format!("ws://{local}{path}"), incoming, acceptor }))
     }
 

@@ -57,10 +57,11 @@ pub(super) async fn serve_socket(
     mut ws: Socket,
     inbound: mpsc::UnboundedSender<Inbound>,
     mut events: EventReceiver,
+    heartbeat: std::time::Duration,
 ) {
     let signal = events.close_signal();
     let end = tokio::select! {
-        end = drive(&mut ws, &inbound, &mut events) => end,
+        end = drive(&mut ws, &inbound, &mut events, heartbeat) => end,
         reason = signal.wait() => {
             tracing::info!(%reason, "closing a connection");
             End::Close(Some(close_frame(reason)))
@@ -83,14 +84,23 @@ pub(super) async fn serve_socket(
 /// socket only when this task has nothing else to do: each poll costs tungstenite a read
 /// attempt.
 ///
+/// Every `heartbeat` the server pings the client; a client from which nothing at all (not
+/// even the pong) arrived for a whole interval is taken for dead and its connection
+/// dropped, so a dead client is let go within twice the interval.
+///
 /// Returns how the connection ends.
 async fn drive(
     ws: &mut Socket,
     inbound: &mpsc::UnboundedSender<Inbound>,
     events: &mut EventReceiver,
+    heartbeat: std::time::Duration,
 ) -> End {
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     let mut size = wire::BufferSize::default();
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether anything came from the client since the last heartbeat.
+    let mut heard = true;
     loop {
         // `true` when the turn is an answer: events already queued go out before it.
         let (first, events_first) = tokio::select! {
@@ -98,40 +108,62 @@ async fn drive(
             Some((id, reply)) = replies.next(), if !replies.is_empty() => {
                 (on_reply(&id, reply, &mut size), true)
             }
-            message = ws.next() => match on_message(message, inbound, &mut replies, &mut size) {
-                // The server let go of the connection: say why, if it said.
-                Step::Close(None) if inbound.is_closed() => {
-                    (Step::Close(events.close_reason().map(close_frame)), false)
+            message = ws.next() => {
+                heard = true;
+                match on_message(message, inbound, &mut replies, &mut size) {
+                    // The server let go of the connection: say why, if it said.
+                    Step::Close(None) if inbound.is_closed() => {
+                        (Step::Close(events.close_reason().map(close_frame)), false)
+                    }
+                    step => (step, false),
                 }
-                step => (step, false),
-            },
+            }
             event = events.recv() => (on_event(event, events, &mut size), false),
+            _ = ticker.tick() => {
+                if !heard {
+                    tracing::info!("the client answered no heartbeat: dropping its connection");
+                    return End::Over;
+                }
+                heard = false;
+                (Step::Write(Message::Ping(Default::default())), false)
+            }
         };
-        let mut budget = MAX_BATCH;
-        while events_first && budget > 0 {
-            let Some(event) = ready_event(events, &mut size) else { break };
-            budget -= 1;
-            if let Err(end) = put(ws, event).await {
-                return end;
-            }
-        }
-        let mut step = Some(first);
-        while let Some(ready) = step.take() {
-            if let Err(end) = put(ws, ready).await {
-                return end;
-            }
-            budget = budget.saturating_sub(1);
-            if budget > 0 {
-                step = match ready_event(events, &mut size) {
-                    Some(event) => Some(event),
-                    None => ready_reply(&mut replies, &mut size),
-                };
-            }
-        }
-        if ws.flush().await.is_err() {
-            return End::Over;
+        if let Err(end) = write_turn(ws, first, events_first, events, &mut replies, &mut size).await
+        {
+            return end;
         }
     }
+}
+
+/// Writes one turn's frame and every other event and answer already ready (events first
+/// when `events_first`), at most [`MAX_BATCH`], then flushes; `Err` when the connection
+/// ends.
+async fn write_turn(
+    ws: &mut Socket,
+    first: Step,
+    events_first: bool,
+    events: &mut EventReceiver,
+    replies: &mut FuturesUnordered<PendingReply>,
+    size: &mut wire::BufferSize,
+) -> Result<(), End> {
+    let mut budget = MAX_BATCH;
+    while events_first && budget > 0 {
+        let Some(event) = ready_event(events, size) else { break };
+        budget -= 1;
+        put(ws, event).await?;
+    }
+    let mut step = Some(first);
+    while let Some(ready) = step.take() {
+        put(ws, ready).await?;
+        budget = budget.saturating_sub(1);
+        if budget > 0 {
+            step = match ready_event(events, size) {
+                Some(event) => Some(event),
+                None => ready_reply(replies, size),
+            };
+        }
+    }
+    ws.flush().await.map_err(|_| End::Over)
 }
 
 /// How a connection ends.
