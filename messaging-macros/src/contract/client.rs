@@ -87,7 +87,8 @@ fn render_request(contract: &Contract, method: &Method) -> TokenStream {
         #(#docs)*
         #permission_doc
         ///
-        /// Await the returned call, or set `.context(..)` / `.timeout(..)` on it first.
+        /// Await the returned call, or first set `.context(..)`, `.timeout(..)` or
+        /// `.wait_for_connection()` on it.
         pub fn #ident(&self, request: #request) -> #p::Call<'_, #request, #error> {
             #body
         }
