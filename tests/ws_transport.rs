@@ -128,6 +128,36 @@ async fn a_dropped_connection_fails_waiting_requests_at_once() {
 }
 
 #[tokio::test]
+async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls() {
+    let (server, _) = echo_server().await;
+    let client = EchoServiceClient::connect(server.address()).await.expect("connects");
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move { client.echo(Echo { value: 1, delay_ms: 60_000 }).await })
+    };
+    let listed = tokio::time::timeout(WAIT, async {
+        while server.clients().len() != 1 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    assert!(listed.await.is_ok(), "the client is listed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.inner().close();
+    let outcome = tokio::time::timeout(WAIT, slow).await.expect("fails at once, not in 60 s");
+    assert!(matches!(outcome.expect("task"), Err(CallError::Disconnected)));
+    // `client` is still alive: the socket closed because of `close`, not a drop.
+    let left = tokio::time::timeout(WAIT, async {
+        while !server.clients().is_empty() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    assert!(left.await.is_ok(), "the server sees the client leave");
+    let later = client.echo(Echo { value: 2, delay_ms: 0 }).await;
+    assert!(matches!(later, Err(CallError::Disconnected)), "{later:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn events_flow_both_ways_and_to_one_client() {
     let (server, heard) = echo_server().await;
     let alice = EchoServiceClient::connect(server.address()).await.expect("connects");

@@ -208,10 +208,16 @@ impl Client {
         Subscription::spawn(self.subscribe::<E>(), handler)
     }
 
-    /// Closes the connection: the server sees the client leave, and later calls fail with
-    /// a disconnection error.
+    /// Closes the connection: the server sees the client leave, later calls fail with
+    /// `Disconnected`, and the client does not reconnect. Calls still waiting end as on any
+    /// lost connection: over `ws://` they fail with `Disconnected` at once; in process the
+    /// server answers the requests it already holds.
     pub fn close(&self) {
         self.inner.dispatcher.abort();
+        // Dropping the only sender ends the connection: the transport closes it (`ws://` with
+        // a close frame) and the server forgets the client.
+        let (closed, _) = mpsc::unbounded_channel();
+        *self.inner.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) = closed;
         self.mark_disconnected();
     }
 
