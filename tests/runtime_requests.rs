@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use messaging_runtime::prelude::*;
-use messaging_runtime::{ClientId, RunningServer, TransportError};
+use messaging_runtime::{Backoff, ClientId, RunningServer, TransportError};
 use tokio::sync::Notify;
 
 /// Bounds every wait in this file.
@@ -259,6 +259,71 @@ async fn malformed_addresses_are_rejected_with_a_reason() {
     let error = Client::connect("carrier-pigeon://coop").await.expect_err("no such scheme");
     assert!(matches!(error, TransportError::UnsupportedScheme { .. }), "{error:?}");
     assert!(error.to_string().contains("`memory://`"), "{error}");
+}
+
+#[tokio::test]
+async fn client_options_that_cannot_work_are_refused_with_a_reason() {
+    let server = start("rt-options", Probe::default()).await;
+    let backoff = Backoff::default();
+    let cases = [
+        ("timeout", Client::builder().timeout(Duration::ZERO), "more than zero"),
+        (
+            "reconnect.initial_delay",
+            Client::builder().reconnect(Backoff { initial_delay: Duration::ZERO, ..backoff }),
+            "more than zero",
+        ),
+        (
+            "reconnect.factor",
+            Client::builder().reconnect(Backoff { factor: f64::NAN, ..backoff }),
+            "found NaN",
+        ),
+        (
+            "reconnect.factor",
+            Client::builder().reconnect(Backoff { factor: 0.5, ..backoff }),
+            "at least 1.0, found 0.5",
+        ),
+        (
+            "reconnect.max_delay",
+            Client::builder().reconnect(Backoff { max_delay: Duration::from_millis(1), ..backoff }),
+            "at least `initial_delay`",
+        ),
+        (
+            "reconnect.max_attempts",
+            Client::builder().reconnect(Backoff { max_attempts: Some(0), ..backoff }),
+            "found 0",
+        ),
+    ];
+    for (option, builder, says) in cases {
+        let error = builder.connect(server.address()).await.expect_err("refused");
+        let TransportError::InvalidOption { option: named, .. } = &error else {
+            panic!("{option}: expected InvalidOption, got {error:?}");
+        };
+        assert_eq!(*named, option);
+        let text = error.to_string();
+        assert!(text.starts_with(&format!("invalid client option `{option}`: ")), "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+    assert!(server.clients().is_empty(), "none of them connected");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn server_limits_of_zero_are_refused_with_a_reason() {
+    type Tune = fn(Server) -> Server;
+    let cases: [(&str, Tune); 3] = [
+        ("max_connections", |s| s.max_connections(0)),
+        ("max_in_flight", |s| s.max_in_flight(0)),
+        ("outbound_queue", |s| s.outbound_queue(0)),
+    ];
+    for (limit, tune) in cases {
+        let server = Server::bind("memory://rt-limits").await.expect("the name is free");
+        let server = tune(server.serve(ProbeServiceServer::new(Probe::default())));
+        let error = server.start().await.expect_err("refused");
+        assert_eq!(
+            error.to_string(),
+            format!("invalid server limit `{limit}`: must be at least 1, found 0")
+        );
+    }
 }
 
 #[tokio::test]

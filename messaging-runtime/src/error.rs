@@ -208,6 +208,13 @@ pub enum TransportError {
     },
     /// Any other I/O failure.
     Io(String),
+    /// A client option is set to a value the client cannot work with.
+    InvalidOption {
+        /// The option, as the builder names it (e.g. `reconnect.factor`).
+        option: &'static str,
+        /// What was wrong, and what is accepted.
+        reason: String,
+    },
 }
 
 impl fmt::Display for TransportError {
@@ -228,6 +235,9 @@ impl fmt::Display for TransportError {
                 write!(f, "the server at `{address}` refused the connection: {reason}")
             }
             Self::Io(m) => write!(f, "transport i/o error: {m}"),
+            Self::InvalidOption { option, reason } => {
+                write!(f, "invalid client option `{option}`: {reason}")
+            }
         }
     }
 }

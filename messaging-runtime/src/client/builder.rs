@@ -136,7 +136,12 @@ impl ClientBuilder {
     }
 
     /// Connects to a server at `address`.
+    ///
+    /// # Errors
+    /// An option the client cannot work with ([`TransportError::InvalidOption`]: a zero
+    /// timeout, or a backoff that would not back off), then whatever the transport says.
     pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
+        self.check()?;
         let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
         let link = match transport_for(address) {
             Ok(transport) => transport.connect(address).await,
@@ -178,5 +183,39 @@ impl ClientBuilder {
             dispatcher,
         });
         Ok(Client { inner })
+    }
+}
+
+impl ClientBuilder {
+    /// Every option must describe a client that works: calls that can be answered, and
+    /// reconnection attempts that wait longer each time (not a tight loop).
+    fn check(&self) -> Result<(), TransportError> {
+        let invalid =
+            |option, reason: String| Err(TransportError::InvalidOption { option, reason });
+        if self.timeout.is_zero() {
+            return invalid("timeout", "must be more than zero, found 0 s".to_owned());
+        }
+        let Some(backoff) = &self.reconnect else { return Ok(()) };
+        if backoff.initial_delay.is_zero() {
+            let reason = "must be more than zero, found 0 s".to_owned();
+            return invalid("reconnect.initial_delay", reason);
+        }
+        if !(backoff.factor.is_finite() && backoff.factor >= 1.0) {
+            let reason =
+                format!("must be a finite number of at least 1.0, found {}", backoff.factor);
+            return invalid("reconnect.factor", reason);
+        }
+        if backoff.max_delay < backoff.initial_delay {
+            let reason = format!(
+                "must be at least `initial_delay` ({:?}), found {:?}",
+                backoff.initial_delay, backoff.max_delay
+            );
+            return invalid("reconnect.max_delay", reason);
+        }
+        if backoff.max_attempts == Some(0) {
+            let reason = "must be at least 1, or `None` for no limit; found 0".to_owned();
+            return invalid("reconnect.max_attempts", reason);
+        }
+        Ok(())
     }
 }

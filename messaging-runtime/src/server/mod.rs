@@ -80,6 +80,13 @@ impl fmt::Debug for Server {
 pub enum ServeError {
     /// Two served contracts answer the same request type.
     DuplicateRequestType(&'static str),
+    /// A limit is set to a value the server cannot work with.
+    InvalidLimit {
+        /// The limit, as the builder names it (e.g. `max_in_flight`).
+        limit: &'static str,
+        /// What was wrong, and what is accepted.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ServeError {
@@ -89,11 +96,32 @@ impl fmt::Display for ServeError {
                 f,
                 "request type `{name}` is served by two contracts; each wire name may be served once"
             ),
+            Self::InvalidLimit { limit, reason } => {
+                write!(f, "invalid server limit `{limit}`: {reason}")
+            }
         }
     }
 }
 
 impl std::error::Error for ServeError {}
+
+impl Server {
+    /// Every limit must let at least one client, request and event through.
+    fn check_limits(&self) -> Result<(), ServeError> {
+        let counts = [
+            ("max_connections", self.limits.max_connections),
+            ("max_in_flight", self.limits.max_in_flight),
+            ("outbound_queue", self.registry.queue_limit()),
+        ];
+        match counts.into_iter().find(|(_, value)| *value == 0) {
+            Some((limit, _)) => Err(ServeError::InvalidLimit {
+                limit,
+                reason: "must be at least 1, found 0".to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
 
 impl Server {
     /// Binds `address` (`memory://name`, or any registered scheme).
@@ -261,6 +289,7 @@ impl Server {
         if let Some(name) = self.router.duplicates().first() {
             return Err(ServeError::DuplicateRequestType(name));
         }
+        self.check_limits()?;
         let address = self.listener.local_addr();
         let contracts = self.router.contracts().iter().map(|c| c.name).collect::<Vec<_>>();
         tracing::info!(%address, ?contracts, "server started");

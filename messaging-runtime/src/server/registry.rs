@@ -69,6 +69,10 @@ impl Registry {
         self.queue_limit.store(events, Ordering::Relaxed);
     }
 
+    pub(crate) fn queue_limit(&self) -> usize {
+        self.queue_limit.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn add(&self, peer: String, outbound: EventSender) -> ClientId {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let id = ClientId(Arc::from(format!("client-{n}")));
