@@ -71,23 +71,26 @@ async fn serve(name: &str) -> (RunningServer, Arc<Profiles>) {
     let provider = MemoryAuthProvider::new().with_hash_cost(HashCost::LOW);
     provider.add_user("alice", "alice-password", actor("u-alice", "admin")).expect("alice");
     provider.add_user("bob", "bob-password", actor("u-bob", "viewer")).expect("bob");
-    let policy = AccessPolicy::builder()
-        .grant("viewer", ["profile:read"])
-        .grant("admin", ["settings:*"])
-        .inherit("admin", ["viewer"])
-        .build()
-        .expect("a valid policy");
     let profiles = Arc::new(Profiles::default());
     let server = Server::bind(&format!("memory://{name}"))
         .await
         .expect("binds")
         .serve(ProfileServer::new(Arc::clone(&profiles)))
         .auth(provider)
-        .access(policy)
+        .access(policy())
         .start()
         .await
         .expect("starts");
     (server, profiles)
+}
+
+fn policy() -> AccessPolicy {
+    AccessPolicy::builder()
+        .grant("viewer", ["profile:read"])
+        .grant("admin", ["settings:*"])
+        .inherit("admin", ["viewer"])
+        .build()
+        .expect("a valid policy")
 }
 
 fn code<E: std::fmt::Debug>(err: &CallError<E>) -> String {
@@ -160,4 +163,46 @@ async fn a_client_cannot_act_as_another_by_forging_its_context() {
     let who = mallory.who_am_i(WhoAmI {}).context(claim_alice).await.expect("bob's session");
     assert_eq!(who, "u-bob", "the verified session wins over the claimed actor");
     server.stop().await;
+}
+
+/// Serves the profile contract at `address` with a provider shared across restarts.
+async fn serve_shared(address: &str, provider: &Arc<MemoryAuthProvider>) -> RunningServer {
+    Server::bind(address)
+        .await
+        .expect("binds")
+        .serve(ProfileServer::new(Arc::new(Profiles::default())))
+        .auth(Arc::clone(provider))
+        .access(policy())
+        .start()
+        .await
+        .expect("starts")
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_stays_logged_in() {
+    let provider = Arc::new(MemoryAuthProvider::new().with_hash_cost(HashCost::LOW));
+    provider.add_user("alice", "alice-password", actor("u-alice", "admin")).expect("alice");
+    let first = serve_shared("ws://127.0.0.1:0/auth-reconnect", &provider).await;
+    let address = first.address().to_owned();
+    let backoff = messaging_runtime::Backoff {
+        initial_delay: std::time::Duration::from_millis(20),
+        max_delay: std::time::Duration::from_millis(100),
+        ..messaging_runtime::Backoff::default()
+    };
+    let client = Client::builder().reconnect(backoff).connect(&address).await.expect("connects");
+    client.login(Credentials::new("alice", "alice-password")).await.expect("logs in");
+    let profile = ProfileClient::from_client(client);
+    assert_eq!(profile.who_am_i(WhoAmI {}).await.expect("served"), "u-alice");
+    first.stop().await;
+    let mut status = profile.inner().watch_status();
+    let wait = std::time::Duration::from_secs(5);
+    let down =
+        tokio::time::timeout(wait, status.wait_for(|s| *s == ConnectionStatus::Reconnecting));
+    assert!(down.await.is_ok(), "reconnecting");
+    let second = serve_shared(&address, &provider).await;
+    let up = tokio::time::timeout(wait, status.wait_for(|s| *s == ConnectionStatus::Connected));
+    assert!(up.await.is_ok(), "connected again");
+    // The token travels with every request: the new server verifies it, no new login needed.
+    assert_eq!(profile.who_am_i(WhoAmI {}).await.expect("still logged in"), "u-alice");
+    second.stop().await;
 }

@@ -56,6 +56,23 @@ pub trait AuthProvider: Send + Sync + 'static {
     async fn logout(&self, token: &str) -> Result<(), AuthError>;
 }
 
+/// One provider shared by several servers (instances behind one address, or a server and
+/// the one that replaces it after a restart): a session opened on one verifies on the others.
+#[async_trait::async_trait]
+impl<T: AuthProvider + ?Sized> AuthProvider for std::sync::Arc<T> {
+    async fn login(&self, credentials: Credentials) -> Result<Session, AuthError> {
+        (**self).login(credentials).await
+    }
+
+    async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+        (**self).verify(token).await
+    }
+
+    async fn logout(&self, token: &str) -> Result<(), AuthError> {
+        (**self).logout(token).await
+    }
+}
+
 /// What a user logs in with; the payload of `$login`. Fields other than `username` and
 /// `password` (a tenant, a one-time code, ...) are kept in `extra` for providers that need
 /// them. `Debug` never shows the password.
