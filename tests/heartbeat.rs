@@ -45,16 +45,21 @@ fn short_heartbeat() {
     register_transport(Arc::new(WsTransport::new().heartbeat(BEAT)));
 }
 
-#[tokio::test]
-async fn an_idle_but_live_server_keeps_its_clients_connected() {
+/// A pinger server at `address`, over the `ws://` transport with the short heartbeat.
+async fn start_pinger(address: &str) -> messaging_runtime::RunningServer {
     short_heartbeat();
-    let server = Server::bind("ws://127.0.0.1:0/ping")
+    Server::bind(address)
         .await
         .expect("binds")
         .serve(PingerServer::new(One))
         .start()
         .await
-        .expect("starts");
+        .expect("starts")
+}
+
+#[tokio::test]
+async fn an_idle_but_live_server_keeps_its_clients_connected() {
+    let server = start_pinger("ws://127.0.0.1:0/ping").await;
     let client = PingerClient::connect(server.address()).await.expect("connects");
     // Ten heartbeat intervals with no traffic but the heartbeats themselves.
     tokio::time::sleep(BEAT * 10).await;
@@ -97,14 +102,7 @@ async fn a_peer_that_stops_answering_is_noticed_within_two_intervals() {
 
 #[tokio::test]
 async fn a_server_lets_go_of_a_client_that_stops_answering() {
-    short_heartbeat();
-    let server = Server::bind("ws://127.0.0.1:0/ping-server")
-        .await
-        .expect("binds")
-        .serve(PingerServer::new(One))
-        .start()
-        .await
-        .expect("starts");
+    let server = start_pinger("ws://127.0.0.1:0/ping-server").await;
     let live = PingerClient::connect(server.address()).await.expect("connects");
     // A client that completes the handshake, then never reads again: it answers no ping.
     let (hung, _) = tokio_tungstenite::connect_async(server.address()).await.expect("handshake");
