@@ -214,36 +214,10 @@ fn permission_is_well_formed(permission: &syn::LitStr, errors: &mut Errors) {
     }
 }
 
-/// What is wrong with `value` as a permission, if anything (same wording as the runtime's).
-fn check_permission(value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err("the permission is empty".to_owned());
-    }
-    for segment in value.split(':') {
-        if segment.is_empty() {
-            return Err(
-                "it has an empty segment (check for a leading, trailing or doubled `:`)".to_owned()
-            );
-        }
-        if segment == "*" {
-            continue;
-        }
-        if segment.contains('*') {
-            return Err(format!("segment `{segment}` mixes `*` with other characters"));
-        }
-        if let Some(bad) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-')))
-        {
-            let what = if bad.is_ascii_uppercase() {
-                format!("has the upper-case letter `{bad}`")
-            } else if bad.is_whitespace() {
-                "has whitespace".to_owned()
-            } else {
-                format!("has the character `{bad}`")
-            };
-            return Err(format!("segment `{segment}` {what}"));
-        }
-    }
-    Ok(())
+/// The runtime's rule of what a permission may be, compiled here too (this crate cannot
+/// depend on the runtime), so the two can never disagree.
+mod permission_rule {
+    #![allow(unreachable_pub, reason = "the runtime exports it; here it stays in this crate")]
+    include!("../../../messaging-runtime/src/auth/permission_rule.rs");
 }
+use permission_rule::check_permission;

@@ -12,6 +12,7 @@
 mod access;
 mod memory;
 mod permission;
+mod permission_rule;
 mod wire_error;
 
 use core::fmt;

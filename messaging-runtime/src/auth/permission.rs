@@ -2,8 +2,8 @@
 //!
 //! A permission is one or more segments separated by `:`. A segment is either made of
 //! `a-z`, `0-9`, `_` and `-`, or is exactly `*`. The same rule is checked at compile time by
-//! `#[permission("...")]` on a contract method (`messaging-macros`, `contract/valid.rs`); keep
-//! the two in step.
+//! `#[permission("...")]` on a contract method: both use the one function in
+//! `permission_rule.rs`.
 //!
 //! A *granted* permission implies a *required* one segment by segment: a literal segment
 //! matches only itself, a `*` segment matches any one segment, and a `*` in the last position
@@ -21,45 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const PERMISSION_SHAPE: &str = "segments of `a-z`, `0-9`, `_` or `-` (or a whole `*`) \
      separated by `:`, like \"orders:write\", \"orders:*\" or \"*\"";
 
-/// Rule: a permission is one or more `:`-separated segments, each `[a-z0-9_-]+` or exactly
-/// `*`. Returns what is wrong, or `Ok` when `value` is a valid permission.
-///
-/// # Errors
-///
-/// A lower-case sentence naming the first problem found (empty string, empty segment, or the
-/// offending segment).
-pub fn check_permission(value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err("the permission is empty".to_owned());
-    }
-    for segment in value.split(':') {
-        if segment.is_empty() {
-            return Err(
-                "it has an empty segment (check for a leading, trailing or doubled `:`)".to_owned()
-            );
-        }
-        if segment == "*" {
-            continue;
-        }
-        if segment.contains('*') {
-            return Err(format!("segment `{segment}` mixes `*` with other characters"));
-        }
-        if let Some(bad) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-')))
-        {
-            let what = if bad.is_ascii_uppercase() {
-                format!("has the upper-case letter `{bad}`")
-            } else if bad.is_whitespace() {
-                "has whitespace".to_owned()
-            } else {
-                format!("has the character `{bad}`")
-            };
-            return Err(format!("segment `{segment}` {what}"));
-        }
-    }
-    Ok(())
-}
+pub use super::permission_rule::check_permission;
 
 /// A permission string that follows the rule of [`check_permission`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
