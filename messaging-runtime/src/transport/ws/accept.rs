@@ -13,7 +13,7 @@ use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerL
 pub(super) async fn accept_loop(
     listener: TcpListener,
     config: WebSocketConfig,
-    heartbeat: std::time::Duration,
+    options: super::ConnectionOptions,
     links: mpsc::UnboundedSender<ServerLink>,
 ) {
     loop {
@@ -43,7 +43,7 @@ pub(super) async fn accept_loop(
                     };
                     match admitted {
                         Registration::Accepted(inbound, events) => {
-                            serve_socket(ws, inbound, events, heartbeat).await
+                            serve_socket(ws, inbound, events, options).await
                         }
                         // Refused (too many connections): say why in a close frame.
                         Registration::Refused(reason) => {

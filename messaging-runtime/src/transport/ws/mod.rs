@@ -9,7 +9,10 @@
 
 mod accept;
 mod client;
+mod client_write;
+mod pending;
 mod server;
+mod server_write;
 pub(crate) mod wire;
 
 use std::sync::{Arc, OnceLock};
@@ -33,17 +36,39 @@ pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_sec
 /// The default maximum size of one message: 1 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 
+/// How long one write to a peer may make no progress by default (the peer does not read):
+/// 10 s. The connection is then closed as a slow consumer.
+pub const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many encoded answers (and pings) may wait for a server connection's write side;
+/// past it the connection reads no more requests until the write side catches up. A peer
+/// that keeps sending while it reads nothing fills it, and is closed as a slow consumer
+/// (1008) once its writes make no progress for the write timeout.
+pub(super) const MAX_QUEUED_ANSWERS: usize = 4096;
+
+/// What each connection's task needs to know of the transport's options.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ConnectionOptions {
+    pub(super) heartbeat: std::time::Duration,
+    pub(super) write_timeout: std::time::Duration,
+}
+
 /// The WebSocket transport. Registered for `ws://` by default with a 1 MiB message limit;
 /// register your own with [`crate::transport::register_transport`] to change it.
 #[derive(Debug, Clone)]
 pub struct WsTransport {
     max_message_size: usize,
     heartbeat: std::time::Duration,
+    write_timeout: std::time::Duration,
 }
 
 impl Default for WsTransport {
     fn default() -> Self {
-        Self { max_message_size: DEFAULT_MAX_MESSAGE_SIZE, heartbeat: DEFAULT_HEARTBEAT }
+        Self {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            heartbeat: DEFAULT_HEARTBEAT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+        }
     }
 }
 
@@ -70,6 +95,21 @@ impl WsTransport {
     pub fn heartbeat(mut self, interval: std::time::Duration) -> Self {
         self.heartbeat = interval.max(std::time::Duration::from_millis(1));
         self
+    }
+
+    /// How long one write may make no progress before the peer is taken for one that stopped
+    /// reading (default [`DEFAULT_WRITE_TIMEOUT`], 10 s). Reading never waits for writing, so
+    /// such a peer's frames are still read meanwhile; at the limit its connection is closed
+    /// as a slow consumer (1008), and on a client every call waiting on it fails with
+    /// `Disconnected` at once.
+    #[must_use]
+    pub fn write_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.write_timeout = limit.max(std::time::Duration::from_millis(1));
+        self
+    }
+
+    fn options(&self) -> ConnectionOptions {
+        ConnectionOptions { heartbeat: self.heartbeat, write_timeout: self.write_timeout }
     }
 
     fn config(&self) -> WebSocketConfig {
@@ -139,13 +179,13 @@ impl Transport for WsTransport {
             .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
         let (links, incoming) = mpsc::unbounded_channel();
         let acceptor =
-            tokio::spawn(accept::accept_loop(listener, self.config(), self.heartbeat, links));
+            tokio::spawn(accept::accept_loop(listener, self.config(), self.options(), links));
         Ok(Box::new(WsListener { address: format!("ws://{local}{path}"), incoming, acceptor }))
     }
 
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
         let (authority, _) = parse(address)?;
-        client::connect(address, authority, self.config(), self.heartbeat).await
+        client::connect(address, authority, self.config(), self.options()).await
     }
 }
 
