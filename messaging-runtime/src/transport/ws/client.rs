@@ -87,9 +87,11 @@ async fn drive(
     let (mut sink, mut stream) = ws.split();
     let pending = Mutex::new(Pending::new());
     let (control, mut controls) = mpsc::channel(CONTROL_QUEUE);
+    // The write side first: a caller's request leaves before the socket is polled again.
     let end = tokio::select! {
-        end = read_side(&mut stream, &pending, &events, &control, options.heartbeat) => end,
+        biased;
         end = super::client_write::write_side(&mut sink, &mut requests, &mut controls, &pending, options.write_timeout) => end,
+        end = read_side(&mut stream, &pending, &events, &control, options.heartbeat) => end,
     };
     // Every caller still waiting learns at once that the connection is gone.
     drop(pending);

@@ -10,6 +10,7 @@
 mod accept;
 mod client;
 mod client_write;
+mod outbox;
 mod pending;
 mod server;
 mod server_write;

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::outbox::Outbox;
 use super::wire::{self, Frame};
 use crate::payload::Payload;
 use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
@@ -68,10 +69,12 @@ pub(super) async fn serve_socket(
 ) {
     let signal = events.close_signal();
     let (mut sink, mut stream) = ws.split();
-    let (answers, mut answered) = mpsc::channel(super::MAX_QUEUED_ANSWERS);
+    let outbox = Outbox::new(super::MAX_QUEUED_ANSWERS);
+    // The read side first: the answers it queues are then written in the same turn.
     let end = tokio::select! {
-        end = read_side(&mut stream, &inbound, answers, options.heartbeat) => end,
-        end = super::server_write::write_side(&mut sink, &mut events, &mut answered, options.write_timeout) => end,
+        biased;
+        end = read_side(&mut stream, &inbound, &outbox, options.heartbeat) => end,
+        end = super::server_write::write_side(&mut sink, &mut events, &outbox, options.write_timeout) => end,
         reason = signal.wait() => {
             tracing::info!(%reason, "closing a connection");
             End::Close(Some(close_frame(reason)))
@@ -120,7 +123,7 @@ pub(super) fn slow_consumer(why: &str) -> CloseFrame {
 async fn read_side(
     stream: &mut SplitStream<Socket>,
     inbound: &mpsc::UnboundedSender<Inbound>,
-    answers: mpsc::Sender<Message>,
+    outbox: &Outbox,
     heartbeat: std::time::Duration,
 ) -> End {
     // Whether the server let go of the connection: read nothing more, answer what is in
@@ -137,8 +140,8 @@ async fn read_side(
         // side (polled beside this one, in the same task) from its turn.
         tokio::task::consume_budget().await;
         if letting_go && replies.is_empty() {
-            // Closing the answers tells the write side that nothing more comes.
-            drop(answers);
+            // Closing the outbox tells the write side that nothing more comes.
+            outbox.close();
             return std::future::pending().await;
         }
         let step = tokio::select! {
@@ -169,9 +172,7 @@ async fn read_side(
                 // rather than queue without bound. The write side makes progress or, when
                 // the peer stopped reading, gives up at the write timeout and ends the
                 // connection, which ends this wait too.
-                if answers.send(message).await.is_err() {
-                    return End::Over;
-                }
+                outbox.push(message).await;
             }
             Step::Nothing => {}
             Step::Close(frame) => return End::Close(frame),

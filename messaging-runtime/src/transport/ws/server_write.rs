@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::outbox::Outbox;
 use super::server::{close_frame, slow_consumer, End, Socket};
 use super::wire;
 use crate::transport::{EventFrame, EventReceiver};
@@ -27,7 +27,7 @@ const MAX_BATCH: usize = 256;
 pub(super) async fn write_side(
     sink: &mut SplitSink<Socket, Message>,
     events: &mut EventReceiver,
-    answers: &mut mpsc::Receiver<Message>,
+    answers: &Outbox,
     write_timeout: Duration,
 ) -> End {
     let mut size = wire::BufferSize::default();
@@ -43,7 +43,7 @@ pub(super) async fn write_side(
                     None
                 }
             },
-            answer = answers.recv() => match answer {
+            answer = answers.next() => match answer {
                 Some(answer) => Some(answer),
                 // Every answer is written: say why the connection closes, if the server said.
                 None if events_over => return End::Close(events.close_reason().map(close_frame)),
@@ -62,7 +62,7 @@ async fn write_turn(
     sink: &mut SplitSink<Socket, Message>,
     first: Option<Message>,
     events: &mut EventReceiver,
-    answers: &mut mpsc::Receiver<Message>,
+    answers: &Outbox,
     size: &mut wire::BufferSize,
     write_timeout: Duration,
 ) -> Result<(), End> {
@@ -79,9 +79,9 @@ async fn write_turn(
         next = match events.try_recv() {
             Ok(event) => encode_event(&event, size),
             // The end of the events is left to the main loop.
-            Err(_) => match answers.try_recv() {
-                Ok(answer) => Some(answer),
-                Err(_) => break,
+            Err(_) => match answers.try_next() {
+                Some(answer) => Some(answer),
+                None => break,
             },
         };
     }
