@@ -8,6 +8,7 @@
 //! size closes that connection with close code 1009.
 
 mod accept;
+mod buffered;
 mod client;
 mod client_write;
 mod outbox;
@@ -19,7 +20,6 @@ pub(crate) mod wire;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -127,15 +127,11 @@ impl WsTransport {
 /// [`Buffered`], so a small figure costs no extra system calls.
 const FRAME_READ_SIZE: usize = 4 * 1024;
 
-/// How much one read from the socket takes in: a burst of many frames in one system call.
-const SOCKET_READ_SIZE: usize = 64 * 1024;
-
-/// The socket under tungstenite: reads go through a buffer that is filled by one system
-/// call and never zeroed.
-pub(super) type Buffered = BufReader<TcpStream>;
+/// The socket under tungstenite (see [`buffered`]).
+pub(super) type Buffered = buffered::Buffered<TcpStream>;
 
 pub(super) fn buffered(stream: TcpStream) -> Buffered {
-    BufReader::with_capacity(SOCKET_READ_SIZE, stream)
+    buffered::Buffered::new(stream)
 }
 
 pub(crate) fn transport() -> Arc<dyn Transport> {
