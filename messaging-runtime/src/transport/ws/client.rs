@@ -196,6 +196,8 @@ async fn drive(
                     // Only this task closes its own queue for a reason: a slow consumer.
                     if events.close_reason().is_some() {
                         close_as_slow_consumer(&mut ws).await;
+                    } else {
+                        answer_close(&mut ws).await;
                     }
                     break 'connection;
                 }
@@ -293,6 +295,13 @@ async fn close_as_slow_consumer(ws: &mut Socket) {
     let frame = CloseFrame { code: CloseCode::Policy, reason: SLOW_CONSUMER.into() };
     let closing = ws.close(Some(frame));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), closing).await;
+}
+
+/// (ws-accept hook) When the server closed the connection, answers its close frame with a
+/// close frame (RFC 6455 5.5.1): tungstenite queued the answer when it read the frame, and a
+/// flush sends it. Waits at most a second; after a failed read the flush fails at once.
+async fn answer_close(ws: &mut Socket) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.flush()).await;
 }
 
 /// Handles what the socket read; `false` when the connection is over.
