@@ -11,7 +11,7 @@ use super::subscription::Subscriptions;
 use super::ConnectionStatus;
 use crate::context::MessageContext;
 use crate::middleware::{ClientEvent, EventService};
-use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound};
+use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Transport};
 
 /// One connection's event stream, and the slot its outbound sender lives in.
 pub(super) struct Connection {
@@ -29,13 +29,13 @@ pub(super) async fn dispatch_events(
     subscriptions: Arc<Subscriptions>,
     mut layers: Option<EventService<MessageContext>>,
     status: Arc<watch::Sender<ConnectionStatus>>,
-    reconnect: Option<(String, Backoff)>,
+    reconnect: Option<(String, Option<Arc<dyn Transport>>, Backoff)>,
 ) {
     loop {
         pump(&mut connection.events, &subscriptions, &mut layers).await;
-        let Some((address, backoff)) = &reconnect else { break };
+        let Some((address, transport, backoff)) = &reconnect else { break };
         status.send_replace(ConnectionStatus::Reconnecting);
-        match reconnect::reconnect(address, backoff).await {
+        match reconnect::reconnect(address, transport.as_ref(), backoff).await {
             Ok(link) => {
                 *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.outbound;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::error::TransportError;
-use crate::transport::{transport_for, ClientLink};
+use std::sync::Arc;
+
+use crate::transport::{transport_for, ClientLink, Transport};
 
 /// How a client reconnects after losing its connection: the first delay, the factor it
 /// grows by, its cap, and how many attempts before giving up (status `error`). Each delay
@@ -69,15 +71,19 @@ fn jitter_seed() -> u64 {
 
 /// Tries to connect to `address` again, waiting between attempts as `backoff` says.
 /// `Err` with the last failure once the attempts are used up.
+/// `transport` is the client's own ([`super::ClientBuilder::transport`]), if it has one;
+/// otherwise the one registered for the address's scheme now.
 pub(crate) async fn reconnect(
     address: &str,
+    transport: Option<&Arc<dyn Transport>>,
     backoff: &Backoff,
 ) -> Result<ClientLink, TransportError> {
     let mut seed = jitter_seed();
     let mut attempt = 0;
     loop {
         tokio::time::sleep(jittered(backoff.delay(attempt), &mut seed)).await;
-        let outcome = match transport_for(address) {
+        let outcome = match transport.map_or_else(|| transport_for(address), |t| Ok(Arc::clone(t)))
+        {
             Ok(transport) => transport.connect(address).await,
             Err(e) => Err(e),
         };

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,35 +30,25 @@ pub(crate) const CLIENT_EVENT_BACKLOG: usize = 1024;
 /// The reason a client gives the server when its event backlog is full.
 const SLOW_CONSUMER: &str = "slow consumer: the client's event backlog is full";
 
-/// Opens the socket (`authority` is the `host:port` of `address`) and starts the task that
-/// drives it.
+/// Performs the WebSocket handshake on `stream` (opened by `stream::dial`) and starts the
+/// task that drives the connection. (ws-accept hook: dialling, with or without TLS, moved to
+/// `stream.rs`.)
 pub(super) async fn connect(
     address: &str,
-    authority: &str,
+    stream: super::stream::Conn,
     config: WebSocketConfig,
     heartbeat: std::time::Duration,
 ) -> Result<ClientLink, TransportError> {
-    let refused = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionRefused;
-    let failed = |e: &dyn std::fmt::Display| {
-        TransportError::Io(format!("cannot connect to `{address}`: {e}"))
-    };
-    let stream = TcpStream::connect(authority).await.map_err(|e| {
-        if refused(&e) {
-            TransportError::NotFound(address.to_owned())
-        } else {
-            failed(&e)
-        }
-    })?;
-    // Small frames should leave at once, not wait for Nagle's algorithm.
-    stream.set_nodelay(true).map_err(|e| failed(&e))?;
     let (ws, _) =
         tokio_tungstenite::client_async_with_config(address, super::buffered(stream), Some(config))
             .await
             .map_err(|e| match e {
-                tokio_tungstenite::tungstenite::Error::Io(io) if refused(&io) => {
+                tokio_tungstenite::tungstenite::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::ConnectionRefused =>
+                {
                     TransportError::NotFound(address.to_owned())
                 }
-                other => failed(&other),
+                other => TransportError::Io(format!("cannot connect to `{address}`: {other}")),
             })?;
     let (outbound, requests) = mpsc::unbounded_channel();
     let (event_sink, events) = event_queue();
