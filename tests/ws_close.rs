@@ -3,42 +3,17 @@
 
 use std::time::Duration;
 
+#[path = "support/pinger.rs"]
+pub mod pinger;
+
 use futures_util::{SinkExt, StreamExt};
 use messaging_runtime::prelude::*;
+use pinger::{One, PingerClient, PingerServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Pings.
-#[request("ping", response = u8)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ping {}
-
-/// Unused.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum PingError {
-    /// Unused.
-    #[error(status = 500, message = "unused")]
-    Unused,
-}
-
-/// Answers pings.
-#[contract(name = "pinger", version = "1.0.0", error = PingError)]
-pub trait Pinger {
-    /// Answers 1.
-    async fn ping(&self, req: Ping) -> Result<u8, PingError>;
-}
-
-struct One;
-
-impl Pinger for One {
-    async fn ping(&self, _req: Ping) -> Result<u8, PingError> {
-        Ok(1)
-    }
-}
 
 #[tokio::test]
 async fn the_server_answers_a_close_frame_with_a_close_frame() {

@@ -10,6 +10,7 @@ use tower::{Layer, Service as TowerService};
 
 use super::deadlines::Deadlines;
 use super::dispatch::{dispatch_events, Connection};
+use super::reconnect::Redial;
 use super::subscription::Subscriptions;
 use super::{pipeline, Backoff, Client, ConnectionStatus, Inner};
 use super::{DEFAULT_EVENT_BUFFER, DEFAULT_TIMEOUT};
@@ -188,7 +189,11 @@ impl ClientBuilder {
             Arc::clone(&subscriptions),
             self.layers.events(&subscriptions),
             Arc::clone(&status_tx),
-            self.reconnect.map(|backoff| (address.to_owned(), own, backoff)),
+            self.reconnect.map(|backoff| Redial {
+                address: address.to_owned(),
+                transport: own,
+                backoff,
+            }),
         ));
         let deadlines = Arc::new(Deadlines::default());
         let timer = tokio::spawn(Arc::clone(&deadlines).run());

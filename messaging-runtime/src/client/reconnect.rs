@@ -69,20 +69,28 @@ fn jitter_seed() -> u64 {
     (z ^ (z >> 31)) | 1
 }
 
+/// Where and how a client reconnects.
+pub(crate) struct Redial {
+    /// The address it connected to.
+    pub(crate) address: String,
+    /// The client's own transport ([`super::ClientBuilder::transport`]), if it has one;
+    /// otherwise the one registered for the address's scheme at each attempt.
+    pub(crate) transport: Option<Arc<dyn Transport>>,
+    /// How long to wait between attempts, and how many to make.
+    pub(crate) backoff: Backoff,
+}
+
 /// Tries to connect to `address` again, waiting between attempts as `backoff` says.
 /// `Err` with the last failure once the attempts are used up.
-/// `transport` is the client's own ([`super::ClientBuilder::transport`]), if it has one;
-/// otherwise the one registered for the address's scheme now.
-pub(crate) async fn reconnect(
-    address: &str,
-    transport: Option<&Arc<dyn Transport>>,
-    backoff: &Backoff,
-) -> Result<ClientLink, TransportError> {
+pub(crate) async fn reconnect(redial: &Redial) -> Result<ClientLink, TransportError> {
+    let Redial { address, transport, backoff } = redial;
     let mut seed = jitter_seed();
     let mut attempt = 0;
     loop {
         tokio::time::sleep(jittered(backoff.delay(attempt), &mut seed)).await;
-        let outcome = match transport.map_or_else(|| transport_for(address), |t| Ok(Arc::clone(t)))
+        let outcome = match transport
+            .as_ref()
+            .map_or_else(|| transport_for(address), |t| Ok(Arc::clone(t)))
         {
             Ok(transport) => transport.connect(address).await,
             Err(e) => Err(e),

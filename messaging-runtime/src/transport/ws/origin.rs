@@ -46,7 +46,7 @@ impl Origins {
             return true;
         }
         let Some(origin) = normalise(origin) else { return false };
-        if self.listed.iter().any(|listed| *listed == origin) {
+        if self.listed.contains(&origin) {
             return true;
         }
         // The server's own page: same host and port as the one the browser connected to.
