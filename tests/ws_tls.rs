@@ -2,13 +2,17 @@
 //! made at test time (rcgen) and read from PEM files; and clear errors for PEM files that
 //! are missing or hold the wrong thing, and for a certificate the client does not trust.
 
-use std::path::PathBuf;
+#[path = "support/certificate.rs"]
+pub mod certificate;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::{Tls, WsTransport};
 use messaging_runtime::TransportError;
+
+use certificate::Certificate;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -49,38 +53,6 @@ struct Echoer;
 impl EchoService for Echoer {
     async fn echo(&self, req: Echo) -> Result<u32, EchoError> {
         Ok(req.value)
-    }
-}
-
-/// A fresh folder with a self-signed certificate for `localhost` and 127.0.0.1, as PEM
-/// files; removed when dropped.
-struct Certificate {
-    dir: PathBuf,
-}
-
-impl Certificate {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("messaging-tls-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("creates the folder");
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        let made = rcgen::generate_simple_self_signed(names).expect("makes a certificate");
-        std::fs::write(dir.join("cert.pem"), made.cert.pem()).expect("writes");
-        std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("writes");
-        Self { dir }
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.dir.join("cert.pem")
-    }
-
-    fn key(&self) -> PathBuf {
-        self.dir.join("key.pem")
-    }
-}
-
-impl Drop for Certificate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
