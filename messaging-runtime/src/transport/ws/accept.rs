@@ -79,8 +79,10 @@ async fn connection(
     // Small frames should leave at once, not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let deadline = Instant::now() + accepting.handshake_timeout;
-    let Some((mut ws, admitted)) = upgrade(stream, &peer, deadline, &accepting, &links).await
-    else {
+    // Boxed: its buffers are freed once the handshake is over, rather than kept in this
+    // task's future for as long as the connection lives.
+    let upgraded = Box::pin(upgrade(stream, &peer, deadline, &accepting, &links)).await;
+    let Some((mut ws, admitted)) = upgraded else {
         return;
     };
     drop(permit);

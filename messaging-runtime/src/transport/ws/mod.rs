@@ -6,6 +6,13 @@
 //! or binary is answered with `BAD_MESSAGE`, under its request id when it has a valid one,
 //! otherwise under `"requestId":null`; the connection stays up. A message over the maximum
 //! size closes that connection with close code 1009.
+//!
+//! `wss://host:port/path` is the same over TLS ([`WsTransport::tls`]). The server reads and
+//! answers the HTTP upgrade itself (`handshake.rs`): under a time limit, with its own cap on
+//! handshakes under way, an HTTP answer for every request that is not an allowed upgrade,
+//! and an `Origin` check (`origin.rs`). Modules: `accept` (the accept loop and each
+//! handshake) uses `handshake`, `origin`, `stream` and `tls` below it, then hands the socket
+//! to `server`; `client` gets its socket from `stream`.
 
 mod accept;
 mod client;
