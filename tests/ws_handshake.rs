@@ -187,6 +187,17 @@ async fn options_apply_to_one_server_and_one_client() {
         err.to_string(),
         "invalid option `handshake_timeout`: must be more than zero, found 0 s"
     );
+    let huge = WsTransport::new().max_pending_handshakes(usize::MAX);
+    let err = Server::bind_with(huge, "ws://127.0.0.1:0/x").await.expect_err("too many");
+    assert!(
+        err.to_string().starts_with("invalid option `max_pending_handshakes`: must be from 1 to "),
+        "{err}"
+    );
+    // No limit in practice: still served.
+    let endless = pinger(WsTransport::new().handshake_timeout(Duration::MAX), 100).await;
+    let client = PingerClient::connect(endless.address()).await.expect("connects");
+    assert_eq!(client.ping(Ping {}).await.expect("served"), 1);
+    endless.stop().await;
     quick.stop().await;
     usual.stop().await;
 }

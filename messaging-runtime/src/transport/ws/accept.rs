@@ -42,6 +42,9 @@ pub(super) struct Accepting {
     pub(super) tls: Option<TlsAcceptor>,
 }
 
+/// A deadline far enough away to be none (about 30 years).
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
 /// Accepts TCP connections and upgrades each on its own task, so a slow handshake does not
 /// hold up the next client.
 pub(super) async fn accept_loop(
@@ -78,7 +81,9 @@ async fn connection(
 ) {
     // Small frames should leave at once, not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
-    let deadline = Instant::now() + accepting.handshake_timeout;
+    // A limit too large to add to the clock (`Duration::MAX`) means no limit in practice.
+    let now = Instant::now();
+    let deadline = now.checked_add(accepting.handshake_timeout).unwrap_or_else(|| now + FAR);
     // Boxed: its buffers are freed once the handshake is over, rather than kept in this
     // task's future for as long as the connection lives.
     let upgraded = Box::pin(upgrade(stream, &peer, deadline, &accepting, &links)).await;

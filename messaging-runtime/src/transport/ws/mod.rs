@@ -170,8 +170,14 @@ impl WsTransport {
         if self.handshake_timeout.is_zero() {
             return Err(invalid("handshake_timeout", "must be more than zero, found 0 s".into()));
         }
-        if self.max_pending_handshakes == 0 {
-            return Err(invalid("max_pending_handshakes", "must be at least 1, found 0".into()));
+        if self.max_pending_handshakes == 0 || self.max_pending_handshakes > Semaphore::MAX_PERMITS
+        {
+            let reason = format!(
+                "must be from 1 to {}, found {}",
+                Semaphore::MAX_PERMITS,
+                self.max_pending_handshakes
+            );
+            return Err(invalid("max_pending_handshakes", reason));
         }
         let origins = origin::Origins::parse(&self.allowed_origins)
             .map_err(|reason| invalid("allowed_origins", reason))?;
