@@ -1,12 +1,16 @@
 //! The WebSocket engine under bursts and peers that do not read: reading never waits for
-//! writing, so two peers that write to each other at once never wait for each other.
+//! writing, so two peers that write to each other at once never wait for each other, and a
+//! peer that stops reading is let go as a slow consumer.
 
 use std::future::IntoFuture;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use futures_util::{SinkExt, StreamExt};
 use messaging_runtime::prelude::*;
+use messaging_runtime::transport::ws::WsTransport;
 use messaging_runtime::RunningServer;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Every wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(60);
@@ -118,4 +122,49 @@ async fn two_busy_peers_writing_at_once_do_not_wedge_each_other() {
     assert_eq!(after.expect("the link still serves"), 30);
     front.stop().await;
     back.stop().await;
+}
+
+/// A raw client that sends requests with large answers and never reads: the server's writes
+/// block, it keeps reading, and at the write timeout it lets the client go as a slow
+/// consumer; a well-behaved client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_reads_its_answers_is_let_go() {
+    let transport = WsTransport::new().write_timeout(Duration::from_millis(300));
+    let server = Server::bind_with(transport, "ws://127.0.0.1:0/never-reads").await.expect("binds");
+    let server = server.serve(BackServer::new(Echoer)).start().await.expect("starts");
+    let url = server.address().to_owned();
+    let (mut raw, _) = tokio_tungstenite::connect_async(&url).await.expect("raw connects");
+    let blob = "y".repeat(256 * 1024);
+    let sent = tokio::time::timeout(WAIT, async {
+        // 64 MiB of answers: far more than the socket buffers hold.
+        for id in 0..256 {
+            let frame = serde_json::json!({"type": "request", "requestId": id,
+                "requestType": "echo", "payload": {"blob": blob}});
+            if raw.send(Message::Text(frame.to_string().into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    sent.await.expect("sending does not hang");
+    let polite = BackClient::connect(&url).await.expect("connects");
+    let echoed = polite.echo(Echo { blob: "hi".into() }).timeout(Duration::from_secs(10)).await;
+    assert_eq!(echoed.expect("a reading client is served"), "hi");
+    let let_go = tokio::time::timeout(WAIT, async {
+        while server.clients().len() > 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let_go.await.expect("the server lets the client that does not read go");
+    // What the raw client finally reads ends with the connection closing.
+    let drained = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(message)) = raw.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    });
+    let code = drained.await.expect("the connection ends");
+    assert!(matches!(code, None | Some(1008)), "closed as a slow consumer, not {code:?}");
+    server.stop().await;
 }

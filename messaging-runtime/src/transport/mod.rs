@@ -121,7 +121,9 @@ static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
 
 /// Makes a transport available to [`crate::Server::bind`] and [`crate::Client::connect`]
 /// for its scheme, replacing any transport registered for the same scheme before (including
-/// the built-in `memory://` and `ws://` ones).
+/// the built-in `memory://`, `ws://` and `wss://` ones). This applies to the whole process;
+/// to give one server or client its own transport (and options), use
+/// [`crate::Server::bind_with`] or [`crate::client::ClientBuilder::transport`].
 pub fn register_transport(transport: Arc<dyn Transport>) {
     let mut all = TRANSPORTS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     all.retain(|t| t.scheme() != transport.scheme());
@@ -143,9 +145,23 @@ pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError
     match scheme {
         memory::SCHEME => return Ok(memory::transport()),
         ws::SCHEME => return Ok(ws::transport()),
+        ws::SECURE_SCHEME => return Ok(ws::secure_transport()),
         _ => {}
     }
-    let mut supported = vec![memory::SCHEME, ws::SCHEME];
+    let mut supported = vec![memory::SCHEME, ws::SCHEME, ws::SECURE_SCHEME];
     supported.extend(all.iter().map(|t| t.scheme()));
     Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
+}
+
+/// Checks that `address` is one `transport` serves (its scheme), for a transport given to one
+/// server or client rather than found by scheme.
+pub(crate) fn check_scheme(transport: &dyn Transport, address: &str) -> Result<(), TransportError> {
+    let scheme = transport.scheme();
+    match address.split_once("://") {
+        Some((found, _)) if found == scheme => Ok(()),
+        _ => Err(TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: format!("the transport given serves `{scheme}://` addresses"),
+        }),
+    }
 }

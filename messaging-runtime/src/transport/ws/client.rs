@@ -5,8 +5,7 @@ use std::borrow::Cow;
 use std::sync::{Mutex, PoisonError};
 
 use futures_util::stream::SplitStream;
-use futures_util::StreamExt;
-use tokio::net::TcpStream;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -34,11 +33,11 @@ pub(crate) const CLIENT_EVENT_BACKLOG: usize = 1024;
 /// The reason a client gives the server when its event backlog is full.
 const SLOW_CONSUMER: &str = "slow consumer: the client's event backlog is full";
 
-/// Opens the socket (`authority` is the `host:port` of `address`) and starts the task that
-/// drives it.
+/// Performs the WebSocket handshake on `stream` (opened by `stream::dial`) and starts the
+/// task that drives the connection.
 pub(super) async fn connect(
     address: &str,
-    authority: &str,
+    stream: super::stream::Conn,
     config: WebSocketConfig,
     options: super::ConnectionOptions,
 ) -> Result<ClientLink, TransportError> {
@@ -46,15 +45,6 @@ pub(super) async fn connect(
     let failed = |e: &dyn std::fmt::Display| {
         TransportError::Io(format!("cannot connect to `{address}`: {e}"))
     };
-    let stream = TcpStream::connect(authority).await.map_err(|e| {
-        if refused(&e) {
-            TransportError::NotFound(address.to_owned())
-        } else {
-            failed(&e)
-        }
-    })?;
-    // Small frames should leave at once, not wait for Nagle's algorithm.
-    stream.set_nodelay(true).map_err(|e| failed(&e))?;
     let (ws, _) =
         tokio_tungstenite::client_async_with_config(address, super::buffered(stream), Some(config))
             .await
@@ -99,8 +89,12 @@ async fn drive(
     let frame = match end {
         ClientEnd::Over => return,
         // Answers the server's close frame (RFC 6455 5.5.1): tungstenite queued the answer
-        // when it read the frame, and closing flushes it.
-        ClientEnd::PeerClosed | ClientEnd::Closed => None,
+        // when it read the frame (and refuses a close frame of our own), a flush sends it.
+        ClientEnd::PeerClosed => {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.flush()).await;
+            return;
+        }
+        ClientEnd::Closed => None,
         ClientEnd::SlowConsumer => {
             Some(CloseFrame { code: CloseCode::Policy, reason: SLOW_CONSUMER.into() })
         }

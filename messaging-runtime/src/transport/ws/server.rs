@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use futures_util::stream::{FuturesUnordered, SplitStream};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -45,7 +46,14 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// that the peer reads everything sent before the close frame.
 pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-        if ws.close(frame).await.is_ok() {
+        // When the peer closed first, tungstenite has queued the answer to
+        // its close frame (RFC 6455 5.5.1) and refuses a close frame of our own: flushing
+        // sends the answer.
+        let sent = match ws.close(frame).await {
+            Err(WsError::Protocol(ProtocolError::SendAfterClosing)) => ws.flush().await,
+            sent => sent,
+        };
+        if sent.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
     })
