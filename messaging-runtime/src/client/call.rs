@@ -183,7 +183,7 @@ impl<'a> Ready<'a> {
             None => {
                 let (reply, response) = oneshot::channel();
                 let frame = RequestFrame { name: Cow::Borrowed(name), payload, context, reply };
-                if !client.send(Inbound::Request(frame)) {
+                if !client.send(Inbound::Request(Box::new(frame))) {
                     return None;
                 }
                 Answer::Direct(response)

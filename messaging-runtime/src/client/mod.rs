@@ -186,7 +186,7 @@ impl Client {
     ) -> Result<(), PublishError> {
         let frame =
             EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
-        if !self.send(Inbound::Event(frame)) {
+        if !self.send(Inbound::Event(Box::new(frame))) {
             return Err(PublishError::Closed);
         }
         Ok(())

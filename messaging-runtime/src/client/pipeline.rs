@@ -133,7 +133,8 @@ impl Service<ClientRequest> for SendFrame {
         let client = Client { inner };
         let (reply, response) = oneshot::channel();
         let ClientRequest { name, payload, context } = request;
-        let sent = client.send(Inbound::Request(RequestFrame { name, payload, context, reply }));
+        let sent =
+            client.send(Inbound::Request(Box::new(RequestFrame { name, payload, context, reply })));
         Box::pin(async move {
             if !sent {
                 return Err(Box::new(Gone) as BoxError);

@@ -254,7 +254,7 @@ fn on_text(
                 context,
                 reply,
             };
-            if inbound.send(Inbound::Request(request)).is_err() {
+            if inbound.send(Inbound::Request(Box::new(request))).is_err() {
                 return Step::Close(None);
             }
             replies.push(PendingReply { id: Some(id), answer, waker: None, cancelled: false });
@@ -267,7 +267,7 @@ fn on_text(
         Frame::Event { name, payload, context } => {
             let event =
                 EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
-            if inbound.send(Inbound::Event(event)).is_err() {
+            if inbound.send(Inbound::Event(Box::new(event))).is_err() {
                 return Step::Close(None);
             }
             Step::Nothing
