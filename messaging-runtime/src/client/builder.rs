@@ -206,6 +206,7 @@ impl ClientBuilder {
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound,
+            last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,
             timer,
             subscriptions,

@@ -111,7 +111,7 @@ async fn serve_connection(
                 Some(Inbound::Request(request)) => connection.on_request(*request),
                 Some(Inbound::Event(event)) => connection.on_event(*event),
                 // In process, a caller that gave up closed its reply channel already.
-                Some(Inbound::Abandoned) => {}
+                Some(Inbound::Cancel(_)) => {}
                 None => break,
             },
             () = &mut closed => break,

@@ -28,6 +28,11 @@ pub type Reply = Result<Payload, WireError>;
 /// A request on its way to a server.
 #[derive(Debug)]
 pub struct RequestFrame {
+    /// The number the client gave the request, unique among its requests: a transport that
+    /// correlates answers on a wire may send it as the request id, and a cancel names it
+    /// ([`Inbound::Cancel`]). Requests a server receives carry 0: the reply channel
+    /// correlates them.
+    pub id: u64,
     /// The wire name (`requestType`).
     pub name: Cow<'static, str>,
     /// The request body.
@@ -58,12 +63,11 @@ pub enum Inbound {
     Request(Box<RequestFrame>),
     /// An event emitted by the client.
     Event(Box<EventFrame>),
-    /// A caller stopped waiting for its reply (its call was dropped or timed out): the
-    /// reply channels of such requests are now closed. In process that alone tells the
-    /// server to cancel the handler; a transport that forwards requests over a wire finds
-    /// the closed reply channels and tells the server on the other side (`ws://` sends a
-    /// `cancel` frame for each). Servers ignore it.
-    Abandoned,
+    /// The caller of request `id` stopped waiting for its reply (its call was dropped or
+    /// timed out): its reply channel is closed already. In process that alone tells the
+    /// server to cancel the handler; a transport that forwards requests over a wire tells the
+    /// server on the other side (`ws://` sends a `cancel` frame). Servers ignore it.
+    Cancel(u64),
 }
 
 /// The client's end of a connection.

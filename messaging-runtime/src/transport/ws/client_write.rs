@@ -91,19 +91,20 @@ async fn send_ready(
     }
 }
 
-/// Queues one frame from the client on the socket, unflushed. A note that callers gave up
-/// becomes a `cancel` for each request whose caller stopped waiting.
+/// Queues one frame from the client on the socket, unflushed. A request whose caller gave
+/// up becomes a `cancel` frame naming it, if it is still in flight.
 async fn put(
     sink: &mut SplitSink<Socket, Message>,
     frame: Inbound,
     pending: &Mutex<Pending>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    if let Inbound::Abandoned = frame {
-        let abandoned = lock(pending).abandoned();
-        for message in abandoned.into_iter().filter_map(cancel_message) {
-            sink.feed(message).await?;
-        }
-        return Ok(());
+    if let Inbound::Cancel(id) = frame {
+        // Only a request still in flight is worth a word to the server.
+        let in_flight = lock(pending).cancel(id);
+        return match cancel_message(id).filter(|_| in_flight) {
+            Some(message) => sink.feed(message).await,
+            None => Ok(()),
+        };
     }
     let message = encode_outgoing(frame, &mut lock(pending));
     match message {
@@ -124,7 +125,7 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
         Inbound::Request(request) => {
             let written = wire::encode_request(
                 &mut out,
-                pending.next_id(),
+                request.id,
                 &request.name,
                 &request.payload,
                 &request.context,
@@ -134,10 +135,10 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
                 let _ = request.reply.send(Err(WireError::invalid_payload(&request.name, &error)));
                 return None;
             }
-            pending.add(request.reply);
+            pending.add(request.id, request.reply);
         }
         // Handled by `put` before it gets here.
-        Inbound::Abandoned => return None,
+        Inbound::Cancel(_) => return None,
         Inbound::Event(event) => {
             if let Err(e) =
                 wire::encode_event(&mut out, &event.name, &event.payload, &event.context)

@@ -8,10 +8,10 @@ use tokio::sync::oneshot;
 use super::wire;
 use crate::transport::Reply;
 
-/// Requests waiting for their response, by the id they were sent under.
+/// Requests waiting for their response, by the id they were sent under: the number the
+/// client runtime gave each request.
 pub(super) struct Pending {
     waiting: HashMap<u64, oneshot::Sender<Reply>, BuildHasherDefault<IdHasher>>,
-    next_id: u64,
     prune_at: usize,
     /// Callers woken by a response whose next request has not been seen since: worth a
     /// yield before flushing, so their requests leave in the same write.
@@ -24,27 +24,20 @@ impl Pending {
     pub(super) fn new() -> Self {
         Self {
             waiting: HashMap::default(),
-            next_id: 0,
             prune_at: 1024,
             owed: 0,
             size: wire::BufferSize::default(),
         }
     }
 
-    /// The id the next request is sent under.
-    pub(super) fn next_id(&self) -> u64 {
-        self.next_id + 1
-    }
-
-    pub(super) fn add(&mut self, reply: oneshot::Sender<Reply>) {
-        // Callers that gave up (timed out, dropped) leave their sender behind; sweep them
-        // now and then rather than on every call.
+    pub(super) fn add(&mut self, id: u64, reply: oneshot::Sender<Reply>) {
+        // A caller that gave up while the cancel could not be sent (the connection was being
+        // replaced) leaves its sender behind; sweep those now and then, not on every call.
         if self.waiting.len() >= self.prune_at {
             self.waiting.retain(|_, sender| !sender.is_closed());
             self.prune_at = (self.waiting.len() * 2).max(1024);
         }
-        self.next_id += 1;
-        self.waiting.insert(self.next_id, reply);
+        self.waiting.insert(id, reply);
         self.owed = self.owed.saturating_sub(1);
     }
 
@@ -54,17 +47,9 @@ impl Pending {
         self.owed > 0 || self.waiting.len() > 1
     }
 
-    /// Forgets the requests whose callers stopped waiting, and returns their ids.
-    pub(super) fn abandoned(&mut self) -> Vec<u64> {
-        let mut ids = Vec::new();
-        self.waiting.retain(|id, sender| {
-            let gone = sender.is_closed();
-            if gone {
-                ids.push(*id);
-            }
-            !gone
-        });
-        ids
+    /// Forgets request `id`, whose caller stopped waiting; `true` when it was in flight.
+    pub(super) fn cancel(&mut self, id: u64) -> bool {
+        self.waiting.remove(&id).is_some()
     }
 
     /// The caller waiting for the response sent under `id` (as it came back on the wire).
@@ -73,7 +58,7 @@ impl Pending {
     }
 }
 
-/// The ids are this client's own counter: a multiplicative hash spreads them well enough,
+/// The ids are the client's own counter: a multiplicative hash spreads them well enough,
 /// at a fraction of the cost of SipHash. Not exposed to what a peer chooses: a response
 /// only ever looks up ids, never inserts them.
 #[derive(Default)]

@@ -249,6 +249,7 @@ fn on_text(
         Frame::Request { id, name, payload, context } => {
             let (reply, answer) = oneshot::channel();
             let request = RequestFrame {
+                id: 0,
                 name: Cow::Owned(name),
                 payload: Payload::Json(payload),
                 context,
