@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-
 use super::deadlines::{Elapsed, Expiring};
 use super::pipeline::Answer;
 use super::{Client, ConnectionStatus};

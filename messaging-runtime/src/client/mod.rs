@@ -5,8 +5,8 @@ mod call;
 mod deadlines;
 mod dispatch;
 mod pipeline;
-mod reply;
 mod reconnect;
+mod reply;
 mod subscription;
 
 use std::borrow::Cow;

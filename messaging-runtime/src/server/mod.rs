@@ -145,10 +145,11 @@ impl Server {
     }
 
     fn on(listener: Box<dyn Listener>) -> Self {
+        let registry = Arc::new(registry::Registry::with_fanout(listener.fanout()));
         Self {
             listener,
             router: Router::default(),
-            registry: Arc::default(),
+            registry,
             layers: pipeline::Layers::default(),
             gate: gate::Gate::default(),
             limits: Limits::default(),

@@ -13,7 +13,7 @@ pub mod ws;
 pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
 
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -110,6 +110,21 @@ pub trait Listener: Send {
     async fn accept(&mut self) -> Option<ServerLink>;
     /// The address clients connect to (with the real port where the transport picks one).
     fn local_addr(&self) -> String;
+    /// How this listener reaches every client at once, when it can do so itself (a broker
+    /// publishes once, whatever the number of subscribers). `None`, the default: the server
+    /// queues a broadcast for each client it registered.
+    fn fanout(&self) -> Option<Arc<dyn Fanout>> {
+        None
+    }
+}
+
+/// Reaches every client of a listener with one publish: what a broker transport offers, so
+/// that a broadcast is one message on the wire. Sending to one client still goes through
+/// that client's own queue.
+pub trait Fanout: Send + Sync + 'static {
+    /// Publishes `event` to every client; how many it reached, as far as the transport
+    /// knows (a broker may not, and then says 0).
+    fn publish(&self, event: EventFrame) -> usize;
 }
 
 /// A way of moving frames, chosen by the scheme of an address (`memory://`, `ws://`, ...).
@@ -123,7 +138,14 @@ pub trait Transport: Send + Sync + 'static {
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError>;
 }
 
-static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
+/// The transports found by scheme: the built-in ones, registered like any other when the
+/// process first looks one up, then whatever [`register_transport`] adds or replaces.
+fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
+    static TRANSPORTS: OnceLock<RwLock<Vec<Arc<dyn Transport>>>> = OnceLock::new();
+    TRANSPORTS.get_or_init(|| {
+        RwLock::new(vec![memory::transport(), ws::transport(), ws::secure_transport()])
+    })
+}
 
 /// Makes a transport available to [`crate::Server::bind`] and [`crate::Client::connect`]
 /// for its scheme, replacing any transport registered for the same scheme before (including
@@ -131,7 +153,7 @@ static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
 /// to give one server or client its own transport (and options), use
 /// [`crate::Server::bind_with`] or [`crate::client::ClientBuilder::transport`].
 pub fn register_transport(transport: Arc<dyn Transport>) {
-    let mut all = TRANSPORTS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut all = registry().write().unwrap_or_else(std::sync::PoisonError::into_inner);
     all.retain(|t| t.scheme() != transport.scheme());
     all.push(transport);
 }
@@ -144,18 +166,11 @@ pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError
             reason: "expected `scheme://...`, for example `memory://orders`".to_owned(),
         });
     };
-    let all = TRANSPORTS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let all = registry().read().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(found) = all.iter().find(|t| t.scheme() == scheme) {
         return Ok(Arc::clone(found));
     }
-    match scheme {
-        memory::SCHEME => return Ok(memory::transport()),
-        ws::SCHEME => return Ok(ws::transport()),
-        ws::SECURE_SCHEME => return Ok(ws::secure_transport()),
-        _ => {}
-    }
-    let mut supported = vec![memory::SCHEME, ws::SCHEME, ws::SECURE_SCHEME];
-    supported.extend(all.iter().map(|t| t.scheme()));
+    let supported = all.iter().map(|t| t.scheme()).collect();
     Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
 }
 
