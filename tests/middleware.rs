@@ -11,11 +11,11 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use messaging_runtime::middleware::{
-    from_fn, reject, BoxError, ClientEvent, ClientRequest, FromFnLayer, Next, ServerEvent,
-    ServerRequest,
+    from_fn, reject, BoxError, ClientEvent, ClientRequest, FromFnLayer, Next,
 };
 use messaging_runtime::payload::Payload;
 use messaging_runtime::prelude::*;
+use messaging_runtime::server::{ServerEvent, ServerRequest};
 use messaging_runtime::RunningServer;
 use tower::limit::ConcurrencyLimitLayer;
 use tower::timeout::TimeoutLayer;

@@ -13,8 +13,9 @@ use contracts::user::{
 };
 use futures_util::{SinkExt, StreamExt};
 use messaging_runtime::error::codes;
-use messaging_runtime::middleware::{from_fn, Next, ServerRequest};
+use messaging_runtime::middleware::{from_fn, Next};
 use messaging_runtime::prelude::*;
+use messaging_runtime::server::ServerRequest;
 use messaging_runtime::{RunningServer, ValidationFailure};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;

@@ -5,8 +5,8 @@ use core::fmt::{Debug, Display};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::WireError;
 use crate::validation::ValidationFailure;
+use crate::wire::WireError;
 
 /// A message published by a server to its clients (or emitted by a client to its server).
 ///
@@ -177,4 +177,16 @@ pub struct ErrorDescriptor {
     pub variant: &'static str,
     /// The names of the variant's fields, in order.
     pub params: &'static [&'static str],
+}
+
+/// Checks a request against its rules; the wire error (`VALIDATION_ERROR`, 400) when it
+/// breaks any. What the server runs before the handler and the client before sending.
+pub fn check_request<R: Request>(request: &R) -> Result<(), WireError> {
+    request.validate_message().map_err(|failure| failure.to_wire())
+}
+
+/// Checks an event against its rules; the wire error (`VALIDATION_ERROR`, 400) when it
+/// breaks any. What the server runs on every event a client emits.
+pub fn check_event<E: Event>(event: &E) -> Result<(), WireError> {
+    event.validate_message().map_err(|failure| failure.to_wire())
 }

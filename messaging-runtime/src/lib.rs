@@ -68,6 +68,10 @@ pub mod payload;
 pub mod server;
 pub mod transport;
 pub mod validation;
+pub mod wire;
+
+/// The JSON envelope codec of every text transport (the TypeScript library's frames).
+pub(crate) mod envelope;
 
 pub use auth::{
     AccessPolicy, AuthError, AuthProvider, Credentials, MemoryAuthProvider, Permission, Session,
@@ -77,15 +81,16 @@ pub use client::{
 };
 pub use context::{Actor, Auth, MessageContext};
 pub use contract::{
-    Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,
-    Request, RequestDescriptor,
+    check_event, check_request, Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event,
+    EventDescriptor, EventOf, Request, RequestDescriptor,
 };
 pub use error::{CallError, PublishError, TransportError, WireError};
 pub use messaging_macros::{contract, error_code, event, permission, request};
 pub use server::{
-    Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, Service,
+    Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, ServerEvent,
+    ServerRequest, Service,
 };
-pub use validation::{check_event, check_request, FieldFailure, ValidationFailure};
+pub use validation::{FieldFailure, ValidationFailure};
 /// The `validator` crate the rules are written with, re-exported so a contract crate needs no
 /// dependency of its own (its derive and trait are also in the [`prelude`] as `Validate`).
 pub use validator;

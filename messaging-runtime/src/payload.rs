@@ -55,32 +55,7 @@ impl core::fmt::Debug for Payload {
     }
 }
 
-/// Why a payload did not decode into the expected type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// Where in the payload the decoder gave up, like `items[0].quantity`; `None` when the
-    /// problem is the payload as a whole.
-    pub path: Option<String>,
-    /// What the decoder said.
-    pub reason: String,
-}
-
-impl DecodeError {
-    fn whole(reason: impl Into<String>) -> Self {
-        Self { path: None, reason: reason.into() }
-    }
-}
-
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match &self.path {
-            Some(path) => write!(f, "at `{path}`: {}", self.reason),
-            None => f.write_str(&self.reason),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
+pub use crate::wire::DecodeError;
 
 impl Payload {
     /// Wraps an owned typed value.

@@ -44,8 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use validator::{ValidationError, ValidationErrors, ValidationErrorsKind};
 
-use crate::contract::{Event, Request};
-use crate::error::{codes, WireError};
+use crate::wire::{codes, WireError};
 
 /// The status a validation failure answers with.
 pub const VALIDATION_STATUS: u16 = 400;
@@ -319,18 +318,6 @@ fn default_message(code: &str, params: &Map<String, Value>) -> String {
         },
         other => format!("failed the `{other}` rule"),
     }
-}
-
-/// Checks a request against its rules; the wire error (`VALIDATION_ERROR`, 400) when it
-/// breaks any. What the server runs before the handler and the client before sending.
-pub fn check_request<R: Request>(request: &R) -> Result<(), WireError> {
-    request.validate_message().map_err(|failure| failure.to_wire())
-}
-
-/// Checks an event against its rules; the wire error (`VALIDATION_ERROR`, 400) when it
-/// breaks any. What the server runs on every event a client emits.
-pub fn check_event<E: Event>(event: &E) -> Result<(), WireError> {
-    event.validate_message().map_err(|failure| failure.to_wire())
 }
 
 #[cfg(test)]

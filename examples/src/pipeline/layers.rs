@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use messaging_runtime::middleware::{from_fn, into_wire, FromFnLayer, Next, ServerRequest};
+use messaging_runtime::middleware::{from_fn, into_wire, FromFnLayer, Next};
+use messaging_runtime::server::ServerRequest;
 
 use super::Answer;
 

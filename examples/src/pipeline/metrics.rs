@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use messaging_runtime::middleware::{from_fn, into_wire, FromFnLayer, Next, ServerRequest};
+use messaging_runtime::middleware::{from_fn, into_wire, FromFnLayer, Next};
+use messaging_runtime::server::ServerRequest;
 use messaging_runtime::WireError;
 
 use super::Answer;

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use messaging_runtime::middleware::{from_fn, FromFnLayer, Next, ServerRequest};
+use messaging_runtime::middleware::{from_fn, FromFnLayer, Next};
+use messaging_runtime::server::ServerRequest;
 use messaging_runtime::{Context, WireError};
 use serde_json::json;
 

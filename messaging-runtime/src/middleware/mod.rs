@@ -26,7 +26,6 @@ use crate::context::MessageContext;
 use crate::contract::ErrorCode;
 use crate::error::{codes, WireError};
 use crate::payload::Payload;
-use crate::server::Context;
 
 pub use from_fn::{from_fn, FromFn, FromFnLayer, Next};
 
@@ -34,8 +33,9 @@ pub use from_fn::{from_fn, FromFn, FromFnLayer, Next};
 /// answered as it is.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A request passing a pipeline: its wire name, its body and its context (`Context` on the
-/// server, where the verified caller is known; `MessageContext` on the client).
+/// A request passing a pipeline: its wire name, its body and its context (the handler's
+/// `Context` on the server, where the verified caller is known; `MessageContext` on the
+/// client).
 pub struct RequestEnvelope<C> {
     /// The wire name (`requestType`).
     pub name: Cow<'static, str>,
@@ -55,13 +55,9 @@ pub struct EventEnvelope<C> {
     pub context: C,
 }
 
-/// A request on a server, after the caller was authenticated.
-pub type ServerRequest = RequestEnvelope<Context>;
-/// A request leaving a client.
+/// A request leaving a client. (On a server: `ServerRequest`.)
 pub type ClientRequest = RequestEnvelope<MessageContext>;
-/// An event a client emitted, arriving at a server.
-pub type ServerEvent = EventEnvelope<Context>;
-/// An event arriving at a client.
+/// An event arriving at a client. (On a server: `ServerEvent`.)
 pub type ClientEvent = EventEnvelope<MessageContext>;
 
 impl<C> fmt::Debug for RequestEnvelope<C> {

@@ -17,9 +17,8 @@ use super::pipeline::Pipelines;
 use super::registry::Broadcaster;
 use super::router::{BoxFuture, Router};
 use super::ClientId;
-use crate::middleware::{
-    into_wire, EventService, RequestService, ServerEvent, ServerRequest, Template,
-};
+use super::{ServerEvent, ServerRequest};
+use crate::middleware::{into_wire, EventService, RequestService, Template};
 use crate::transport::{EventFrame, Reply, RequestFrame};
 
 /// One client's connection, as dispatch sees it.

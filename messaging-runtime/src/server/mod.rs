@@ -22,11 +22,16 @@ use tower::{Layer, Service as TowerService};
 use crate::auth::{AccessPolicy, AuthProvider};
 use crate::contract::{Event, Request};
 use crate::error::TransportError;
-use crate::middleware::{BoxError, EventService, RequestService, ServerEvent, ServerRequest};
+use crate::middleware::{BoxError, EventEnvelope, EventService, RequestEnvelope, RequestService};
 use crate::payload::Payload;
 use crate::transport::{check_scheme, transport_for, Listener, Transport};
 
 pub use context::Context;
+
+/// A request passing a server's pipeline, after the caller was authenticated.
+pub type ServerRequest = RequestEnvelope<Context>;
+/// An event a client emitted, passing a server's pipeline.
+pub type ServerEvent = EventEnvelope<Context>;
 pub use registry::{Broadcaster, ClientId, ClientInfo};
 pub use router::{BoxFuture, Router, Service};
 

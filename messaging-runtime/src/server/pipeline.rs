@@ -12,9 +12,8 @@ use tower::Service;
 
 use super::gate::Gate;
 use super::router::{BoxFuture, Router};
-use crate::middleware::{
-    BoxError, EventService, RequestService, ServerEvent, ServerRequest, Template,
-};
+use super::{ServerEvent, ServerRequest};
+use crate::middleware::{BoxError, EventService, RequestService, Template};
 use crate::payload::Payload;
 use crate::server::Context;
 

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::pending::Pending;
-use super::wire::{self, Frame};
+use crate::envelope::{self as wire, Frame};
 use crate::error::TransportError;
 use crate::payload::Payload;
 use crate::transport::{

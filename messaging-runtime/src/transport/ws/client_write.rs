@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::client::{ClientEnd, Socket};
 use super::pending::Pending;
-use super::wire;
+use crate::envelope as wire;
 use crate::error::WireError;
 use crate::payload::DecodeError;
 use crate::transport::Inbound;

@@ -26,7 +26,6 @@ mod server;
 mod server_write;
 mod stream;
 mod tls;
-pub(crate) mod wire;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use tokio::sync::oneshot;
 
-use super::wire;
+use crate::envelope as wire;
 use crate::transport::Reply;
 
 /// Requests waiting for their response, by the id they were sent under: the number the

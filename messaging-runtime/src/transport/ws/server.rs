@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::outbox::Outbox;
-use super::wire::{self, Frame};
+use crate::envelope::{self as wire, Frame};
 use crate::payload::Payload;
 use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
 

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::outbox::Outbox;
 use super::server::{close_frame, slow_consumer, End, Socket};
-use super::wire;
+use crate::envelope as wire;
 use crate::transport::{EventFrame, EventReceiver};
 
 /// At most this many frames are written in one turn before flushing, so a flood of events
