@@ -6,6 +6,7 @@
 //! own reply channel, so a transport that has no socket per client (a broker) fits as well
 //! as one that has.
 
+mod engine;
 pub mod memory;
 mod queue;
 pub mod ws;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::{TlsAcceptor, TlsStream};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -22,16 +22,16 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::handshake;
 use super::origin::Origins;
-use super::server::{close, close_frame, serve_socket, Socket};
 use super::stream::{buffered, Conn};
-use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerLink};
+use crate::transport::engine::{close, close_frame, register, serve_socket, Registration};
+use crate::transport::ServerLink;
 
 /// What every connection of one listener is served with.
 pub(super) struct Accepting {
     /// tungstenite's limits.
     pub(super) config: WebSocketConfig,
     /// The heartbeat interval and write timeout of each connection.
-    pub(super) options: super::ConnectionOptions,
+    pub(super) options: crate::transport::engine::ConnectionOptions,
     /// How long TLS and the HTTP upgrade may take together.
     pub(super) handshake_timeout: Duration,
     /// One permit per connection whose handshake is under way.
@@ -113,7 +113,7 @@ async fn upgrade(
     deadline: Instant,
     accepting: &Accepting,
     links: &mpsc::UnboundedSender<ServerLink>,
-) -> Option<(Socket, Registration)> {
+) -> Option<(super::Socket, Registration)> {
     let mut conn = match &accepting.tls {
         None => Conn::Plain(stream),
         Some(tls) => match timeout_at(deadline, tls.accept(stream)).await {
@@ -144,7 +144,9 @@ async fn upgrade(
     // The server registers the client before the `101` answer is sent, so a client never
     // misses an event published right after it connected.
     let secure = accepting.tls.is_some();
-    let admitted = match timeout_at(deadline, register(links, peer, secure)).await {
+    let peer_name =
+        format!("{}://{peer}", if secure { super::SECURE_SCHEME } else { super::SCHEME });
+    let admitted = match timeout_at(deadline, register(links, peer_name)).await {
         Ok(Registration::Gone) => return None,
         Ok(admitted) => admitted,
         Err(_) => return debug(peer, "the server did not register the connection in time"),
@@ -170,39 +172,4 @@ async fn upgrade(
 fn debug<T>(peer: &SocketAddr, what: &str) -> Option<T> {
     tracing::debug!(%peer, "websocket handshake: {what}");
     None
-}
-
-/// What the server made of a new client.
-enum Registration {
-    /// Registered: its requests go to `inbound`, its events come from the receiver.
-    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver),
-    /// Refused, for this reason.
-    Refused(CloseReason),
-    /// The server is gone.
-    Gone,
-}
-
-/// Hands the server a link for a new client and waits until it is registered or refused.
-async fn register(
-    links: &mpsc::UnboundedSender<ServerLink>,
-    peer: &SocketAddr,
-    secure: bool,
-) -> Registration {
-    let (inbound, server_inbound) = mpsc::unbounded_channel();
-    let (server_outbound, events) = event_queue();
-    let (registered, ready) = oneshot::channel();
-    let link = ServerLink {
-        inbound: server_inbound,
-        outbound: server_outbound,
-        peer: format!("{}://{peer}", if secure { super::SECURE_SCHEME } else { super::SCHEME }),
-        registered: Some(registered),
-    };
-    if links.send(link).is_err() {
-        return Registration::Gone;
-    }
-    match (ready.await, events.close_reason()) {
-        (Ok(()), _) => Registration::Accepted(inbound, events),
-        (Err(_), Some(reason)) => Registration::Refused(reason),
-        (Err(_), None) => Registration::Gone,
-    }
 }

@@ -17,13 +17,8 @@
 mod accept;
 mod buffered;
 mod client;
-mod client_write;
 mod handshake;
 mod origin;
-mod outbox;
-mod pending;
-mod server;
-mod server_write;
 mod stream;
 mod tls;
 
@@ -36,9 +31,13 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::engine;
 use super::{ClientLink, Listener, ServerLink, Transport};
 use crate::error::TransportError;
 use stream::{buffered, Buffered};
+
+/// A WebSocket over the buffered socket, as the engine drives it.
+type Socket = tokio_tungstenite::WebSocketStream<Buffered>;
 pub use tls::{Tls, TlsError};
 
 /// The scheme of the WebSocket transport.
@@ -56,19 +55,6 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// How long one write to a peer may make no progress by default (the peer does not read):
 /// 10 s. The connection is then closed as a slow consumer.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How many encoded answers (and pings) may wait for a server connection's write side;
-/// past it the connection reads no more requests until the write side catches up. A peer
-/// that keeps sending while it reads nothing fills it, and is closed as a slow consumer
-/// (1008) once its writes make no progress for the write timeout.
-pub(super) const MAX_QUEUED_ANSWERS: usize = 4096;
-
-/// What each connection's task needs to know of the transport's options.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ConnectionOptions {
-    pub(super) heartbeat: Duration,
-    pub(super) write_timeout: Duration,
-}
 
 /// How long a server lets a new connection take to finish its handshake by default: 5 s.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -142,8 +128,8 @@ impl WsTransport {
         self
     }
 
-    fn options(&self) -> ConnectionOptions {
-        ConnectionOptions { heartbeat: self.heartbeat, write_timeout: self.write_timeout }
+    fn options(&self) -> engine::ConnectionOptions {
+        engine::ConnectionOptions { heartbeat: self.heartbeat, write_timeout: self.write_timeout }
     }
 
     /// Server side: how long a new connection may take from its TCP connect to the end of

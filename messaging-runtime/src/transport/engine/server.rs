@@ -1,5 +1,5 @@
-//! The server side of a WebSocket connection: frames in, dispatch through the server's
-//! link, answers and events out. Accepting connections is in `accept.rs`.
+//! The server side of a connection: frames in, dispatch through the server's link, answers
+//! and events out. Each transport accepts connections its own way, then hands them here.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -12,14 +12,12 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::WebSocketStream;
 
 use super::outbox::Outbox;
+use super::{ConnectionOptions, FrameSocket, MAX_QUEUED_ANSWERS};
 use crate::envelope::{self as wire, Frame};
 use crate::payload::Payload;
 use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
-
-pub(super) type Socket = WebSocketStream<super::Buffered>;
 
 /// What one turn of the loop decided.
 enum Step {
@@ -29,7 +27,7 @@ enum Step {
 }
 
 /// The close frame that tells a peer why the server closes its connection.
-pub(super) fn close_frame(reason: CloseReason) -> CloseFrame {
+pub(crate) fn close_frame(reason: CloseReason) -> CloseFrame {
     let code = match reason {
         CloseReason::ShuttingDown => CloseCode::Away,
         CloseReason::SlowConsumer => CloseCode::Policy,
@@ -44,12 +42,12 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Sends a close frame and waits, for a bounded time, for the peer to close its side, so
 /// that the peer reads everything sent before the close frame.
-pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
+pub(crate) async fn close<S: FrameSocket>(ws: &mut S, frame: Option<CloseFrame>) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         // When the peer closed first, tungstenite has queued the answer to
         // its close frame (RFC 6455 5.5.1) and refuses a close frame of our own: flushing
         // sends the answer.
-        let sent = match ws.close(frame).await {
+        let sent = match ws.send(Message::Close(frame)).await {
             Err(WsError::Protocol(ProtocolError::SendAfterClosing)) => ws.flush().await,
             sent => sent,
         };
@@ -67,17 +65,17 @@ pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
 /// requests dispatched, answers encoded) runs beside its write side ([`super::server_write`])
 /// in this one task. A peer that stops reading blocks only the writes; its frames are still
 /// read, its pings and close frames still answered, and once what waits to be written
-/// reaches its bound, or a write makes no progress for [`super::WsTransport::write_timeout`],
+/// reaches its bound, or a write makes no progress for the write timeout,
 /// the connection is closed as a slow consumer (1008).
-pub(super) async fn serve_socket(
-    ws: Socket,
+pub(crate) async fn serve_socket<S: FrameSocket>(
+    ws: S,
     inbound: mpsc::UnboundedSender<Inbound>,
     mut events: EventReceiver,
-    options: super::ConnectionOptions,
+    options: ConnectionOptions,
 ) {
     let signal = events.close_signal();
     let (mut sink, mut stream) = ws.split();
-    let outbox = Outbox::new(super::MAX_QUEUED_ANSWERS);
+    let outbox = Outbox::new(MAX_QUEUED_ANSWERS);
     // The read side first: the answers it queues are then written in the same turn.
     let end = tokio::select! {
         biased;
@@ -100,7 +98,9 @@ pub(super) async fn serve_socket(
         End::Close(frame) => close(&mut ws, frame).await,
         End::Stalled(frame) => {
             // The peer does not read: it may never take the close frame either.
-            let _ = tokio::time::timeout(STALLED_CLOSE_TIMEOUT, ws.close(Some(frame))).await;
+            let _ =
+                tokio::time::timeout(STALLED_CLOSE_TIMEOUT, ws.send(Message::Close(Some(frame))))
+                    .await;
         }
         End::Over => {}
     }
@@ -116,7 +116,7 @@ pub(super) fn slow_consumer(why: &str) -> CloseFrame {
 }
 
 /// The read side of a connection: frames in, requests handed to the server, answers encoded
-/// and queued for the write side. At most [`super::MAX_QUEUED_ANSWERS`] wait; past that,
+/// and queued for the write side. At most [`MAX_QUEUED_ANSWERS`] wait; past that,
 /// reading pauses until the write side catches up, which it does unless the peer stopped
 /// reading, and then the write timeout ends the connection as a slow consumer. A client
 /// connection never pauses its reading, so two peers can never wait for each other. Once the server lets go of the connection it reads
@@ -128,8 +128,8 @@ pub(super) fn slow_consumer(why: &str) -> CloseFrame {
 /// dropped, so a dead client is let go within twice the interval.
 ///
 /// Returns how the connection ends.
-async fn read_side(
-    stream: &mut SplitStream<Socket>,
+async fn read_side<S: FrameSocket>(
+    stream: &mut SplitStream<S>,
     inbound: &mpsc::UnboundedSender<Inbound>,
     outbox: &Outbox,
     heartbeat: std::time::Duration,

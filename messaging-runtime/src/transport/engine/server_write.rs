@@ -8,7 +8,8 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::outbox::Outbox;
-use super::server::{close_frame, slow_consumer, End, Socket};
+use super::server::{close_frame, slow_consumer, End};
+use super::FrameSocket;
 use crate::envelope as wire;
 use crate::transport::{EventFrame, EventReceiver};
 
@@ -24,8 +25,8 @@ const MAX_BATCH: usize = 256;
 /// before its answer, so the client reads the event first. A write or flush that makes no
 /// progress for `write_timeout` (the peer stopped reading) ends the connection as a slow
 /// consumer.
-pub(super) async fn write_side(
-    sink: &mut SplitSink<Socket, Message>,
+pub(super) async fn write_side<S: FrameSocket>(
+    sink: &mut SplitSink<S, Message>,
     events: &mut EventReceiver,
     answers: &Outbox,
     write_timeout: Duration,
@@ -58,8 +59,8 @@ pub(super) async fn write_side(
 
 /// Queues `first` and every other frame already waiting (events first), at most
 /// [`MAX_BATCH`], then flushes; `Err` when the connection ends.
-async fn write_turn(
-    sink: &mut SplitSink<Socket, Message>,
+async fn write_turn<S: FrameSocket>(
+    sink: &mut SplitSink<S, Message>,
     first: Option<Message>,
     events: &mut EventReceiver,
     answers: &Outbox,

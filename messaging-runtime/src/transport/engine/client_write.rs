@@ -10,8 +10,9 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::{ClientEnd, Socket};
+use super::client::ClientEnd;
 use super::pending::Pending;
+use super::FrameSocket;
 use crate::envelope as wire;
 use crate::error::WireError;
 use crate::payload::DecodeError;
@@ -27,8 +28,8 @@ fn lock(pending: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
 /// already queued; if other callers may send soon (see [`Pending::busy`]), it yields once so
 /// that they can, takes those too, and flushes them all in one write. A lone caller's request
 /// leaves at once. A write that makes no progress for `write_timeout` ends the connection.
-pub(super) async fn write_side(
-    sink: &mut SplitSink<Socket, Message>,
+pub(super) async fn write_side<S: FrameSocket>(
+    sink: &mut SplitSink<S, Message>,
     requests: &mut mpsc::UnboundedReceiver<Inbound>,
     controls: &mut mpsc::Receiver<Message>,
     pending: &Mutex<Pending>,
@@ -70,8 +71,8 @@ pub(super) async fn write_side(
 /// Queues every request already waiting, unflushed; when other callers may send soon (see
 /// [`Pending::busy`]), yields once so that they can, and takes theirs too. `Ok(false)` when
 /// the client is gone.
-async fn send_ready(
-    sink: &mut SplitSink<Socket, Message>,
+async fn send_ready<S: FrameSocket>(
+    sink: &mut SplitSink<S, Message>,
     requests: &mut mpsc::UnboundedReceiver<Inbound>,
     pending: &Mutex<Pending>,
 ) -> Result<bool, tokio_tungstenite::tungstenite::Error> {
@@ -93,8 +94,8 @@ async fn send_ready(
 
 /// Queues one frame from the client on the socket, unflushed. A request whose caller gave
 /// up becomes a `cancel` frame naming it, if it is still in flight.
-async fn put(
-    sink: &mut SplitSink<Socket, Message>,
+async fn put<S: FrameSocket>(
+    sink: &mut SplitSink<S, Message>,
     frame: Inbound,
     pending: &Mutex<Pending>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {

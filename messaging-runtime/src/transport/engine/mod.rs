@@ -1,0 +1,93 @@
+//! The connection engine every frame transport shares: `ws://` and `tcp://` differ only in
+//! how they accept, dial and frame a connection, then hand it here.
+//!
+//! A connection is a [`FrameSocket`]: a stream and a sink of messages (text frames of the
+//! JSON envelope in [`crate::envelope`], pings, close frames). Reading never waits for
+//! writing: each connection's read side and write side run beside each other in one task;
+//! what waits to be written is bounded; a peer that stops reading is closed as a slow
+//! consumer at the write timeout. The client side correlates answers by the ids the client
+//! runtime gave its requests, and cancels by id.
+
+mod client;
+mod client_write;
+mod outbox;
+mod pending;
+mod server;
+mod server_write;
+
+use std::time::Duration;
+
+use futures_util::{Sink, Stream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+pub(crate) use client::start as start_client;
+pub(crate) use server::{close, close_frame, serve_socket};
+
+use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerLink};
+
+/// A connection the engine can drive: messages in, messages out. WebSocket framing has the
+/// message type of its own; another framing maps its frames onto it.
+pub(crate) trait FrameSocket:
+    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send + 'static
+{
+}
+
+impl<T> FrameSocket for T where
+    T: Stream<Item = Result<Message, WsError>>
+        + Sink<Message, Error = WsError>
+        + Unpin
+        + Send
+        + 'static
+{
+}
+
+/// How many encoded answers (and pings) may wait for a server connection's write side;
+/// past it the connection reads no more requests until the write side catches up. A peer
+/// that keeps sending while it reads nothing fills it, and is closed as a slow consumer
+/// (1008) once its writes make no progress for the write timeout.
+pub(crate) const MAX_QUEUED_ANSWERS: usize = 4096;
+
+/// What each connection's task needs to know of its transport's options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionOptions {
+    /// How often each side pings the other; a peer silent for a whole interval is dead.
+    pub(crate) heartbeat: Duration,
+    /// How long one write may make no progress before the peer is taken for a slow consumer.
+    pub(crate) write_timeout: Duration,
+}
+
+/// What the server made of a new client.
+pub(crate) enum Registration {
+    /// Registered: its requests go to `inbound`, its events come from the receiver.
+    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver),
+    /// Refused, for this reason.
+    Refused(CloseReason),
+    /// The server is gone.
+    Gone,
+}
+
+/// Hands the server a link for a new client (`peer` as the transport describes it) and waits
+/// until it is registered or refused.
+pub(crate) async fn register(
+    links: &mpsc::UnboundedSender<ServerLink>,
+    peer: String,
+) -> Registration {
+    let (inbound, server_inbound) = mpsc::unbounded_channel();
+    let (server_outbound, events) = event_queue();
+    let (registered, ready) = oneshot::channel();
+    let link = ServerLink {
+        inbound: server_inbound,
+        outbound: server_outbound,
+        peer,
+        registered: Some(registered),
+    };
+    if links.send(link).is_err() {
+        return Registration::Gone;
+    }
+    match (ready.await, events.close_reason()) {
+        (Ok(()), _) => Registration::Accepted(inbound, events),
+        (Err(_), Some(reason)) => Registration::Refused(reason),
+        (Err(_), None) => Registration::Gone,
+    }
+}
