@@ -1,5 +1,5 @@
-//! The typed client and server over `ws://`: the same contract code as in-process, with
-//! only the address changed.
+//! The typed client and server over `ws://` and `tcp://` (the same connection engine, two
+//! framings): the same contract code as in-process, with only the address changed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,6 +8,9 @@ use messaging_runtime::prelude::*;
 use messaging_runtime::{ClientId, TransportError};
 
 const WAIT: Duration = Duration::from_secs(5);
+
+/// Where the tests that run over both framings bind their server.
+const ADDRESSES: [&str; 2] = ["ws://127.0.0.1:0/echo", "tcp://127.0.0.1:0"];
 
 /// Echoes a number after a delay, so answers can overtake each other.
 #[request("echo", response = u32)]
@@ -54,11 +57,11 @@ impl EchoService for Echoer {
 
 type Heard = Arc<Mutex<Vec<(String, ClientId)>>>;
 
-async fn echo_server() -> (messaging_runtime::RunningServer, Heard) {
+async fn echo_server(address: &str) -> (messaging_runtime::RunningServer, Heard) {
     let heard: Heard = Arc::default();
     let sink = Arc::clone(&heard);
     let server =
-        Server::bind("ws://127.0.0.1:0/echo")
+        Server::bind(address)
             .await
             .expect("binds an ephemeral port")
             .serve(EchoServiceServer::new(Echoer))
@@ -76,7 +79,7 @@ async fn echo_server() -> (messaging_runtime::RunningServer, Heard) {
 
 #[tokio::test]
 async fn the_bound_address_has_the_real_port() {
-    let (server, _) = echo_server().await;
+    let (server, _) = echo_server("ws://127.0.0.1:0/echo").await;
     let address = server.address().to_owned();
     assert!(address.starts_with("ws://127.0.0.1:") && address.ends_with("/echo"), "{address}");
     assert!(!address.contains(":0/"), "port 0 is replaced by the bound port: {address}");
@@ -85,7 +88,13 @@ async fn the_bound_address_has_the_real_port() {
 
 #[tokio::test]
 async fn many_requests_in_flight_are_answered_in_any_order_and_matched() {
-    let (server, _) = echo_server().await;
+    for address in ADDRESSES {
+        many_requests_in_flight_are_answered_in_any_order_and_matched_over(address).await;
+    }
+}
+
+async fn many_requests_in_flight_are_answered_in_any_order_and_matched_over(address: &str) {
+    let (server, _) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     // Later requests finish first, so answers arrive in the reverse order of the requests.
     let calls = (0..20_u32).map(|value| {
@@ -108,7 +117,13 @@ async fn many_requests_in_flight_are_answered_in_any_order_and_matched() {
 
 #[tokio::test]
 async fn a_dropped_connection_fails_waiting_requests_at_once() {
-    let (server, _) = echo_server().await;
+    for address in ADDRESSES {
+        a_dropped_connection_fails_waiting_requests_at_once_over(address).await;
+    }
+}
+
+async fn a_dropped_connection_fails_waiting_requests_at_once_over(address: &str) {
+    let (server, _) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     let slow = {
         let client = client.clone();
@@ -129,7 +144,13 @@ async fn a_dropped_connection_fails_waiting_requests_at_once() {
 
 #[tokio::test]
 async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls() {
-    let (server, _) = echo_server().await;
+    for address in ADDRESSES {
+        closing_a_client_closes_its_socket_and_fails_its_waiting_calls_over(address).await;
+    }
+}
+
+async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls_over(address: &str) {
+    let (server, _) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     let slow = {
         let client = client.clone();
@@ -159,7 +180,13 @@ async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls() {
 
 #[tokio::test]
 async fn events_flow_both_ways_and_to_one_client() {
-    let (server, heard) = echo_server().await;
+    for address in ADDRESSES {
+        events_flow_both_ways_and_to_one_client_over(address).await;
+    }
+}
+
+async fn events_flow_both_ways_and_to_one_client_over(address: &str) {
+    let (server, heard) = echo_server(address).await;
     let alice = EchoServiceClient::connect(server.address()).await.expect("connects");
     let bob = EchoServiceClient::connect(server.address()).await.expect("connects");
     let (mut to_alice, mut to_bob) = (alice.said(), bob.said());
@@ -189,7 +216,7 @@ async fn next(stream: &mut messaging_runtime::EventStream<Said>) -> String {
 
 #[tokio::test]
 async fn connecting_to_nothing_and_binding_a_taken_port_fail_clearly() {
-    let (server, _) = echo_server().await;
+    let (server, _) = echo_server("ws://127.0.0.1:0/echo").await;
     let taken = server.address().trim_end_matches("/echo").to_owned() + "/again";
     let err = Server::bind(&taken).await.expect_err("the port is taken");
     assert_eq!(err, TransportError::AddressInUse(taken));
@@ -212,7 +239,13 @@ async fn connecting_to_nothing_and_binding_a_taken_port_fail_clearly() {
 
 #[tokio::test]
 async fn a_broadcast_right_after_connect_reaches_the_new_client() {
-    let (server, _) = echo_server().await;
+    for address in ADDRESSES {
+        a_broadcast_right_after_connect_reaches_the_new_client_over(address).await;
+    }
+}
+
+async fn a_broadcast_right_after_connect_reaches_the_new_client_over(address: &str) {
+    let (server, _) = echo_server(address).await;
     let events = EchoServiceEvents::new(server.broadcaster());
     for round in 0..10 {
         let client = EchoServiceClient::connect(server.address()).await.expect("connects");

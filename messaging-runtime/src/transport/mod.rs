@@ -9,6 +9,7 @@
 mod engine;
 pub mod memory;
 mod queue;
+pub mod tcp;
 pub mod ws;
 
 pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
@@ -144,7 +145,12 @@ pub trait Transport: Send + Sync + 'static {
 fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
     static TRANSPORTS: OnceLock<RwLock<Vec<Arc<dyn Transport>>>> = OnceLock::new();
     TRANSPORTS.get_or_init(|| {
-        RwLock::new(vec![memory::transport(), ws::transport(), ws::secure_transport()])
+        RwLock::new(vec![
+            memory::transport(),
+            ws::transport(),
+            ws::secure_transport(),
+            tcp::transport(),
+        ])
     })
 }
 
