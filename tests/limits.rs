@@ -252,3 +252,27 @@ async fn a_client_that_does_not_read_is_disconnected_and_the_others_are_not_slow
     println!("the slow client was disconnected after {sent} events of 64 KiB");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn run_until_serves_until_its_signal_then_stops_gracefully() {
+    let gate = Gate::default();
+    let server = start("memory://limits-run-until", &gate, |s| s).await;
+    let client = connect("memory://limits-run-until").await;
+    let (fire, signal) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run_until(async move {
+        let _ = signal.await;
+    }));
+    assert_eq!(client.ping(Ping { value: 3 }).await.expect("served meanwhile"), 3);
+    let held = tokio::spawn({
+        let client = client.clone();
+        async move { client.hold(Hold { value: 9 }).await }
+    });
+    gate.started(1).await;
+    fire.send(()).expect("the server still runs");
+    gate.release.add_permits(1);
+    let answer = tokio::time::timeout(WAIT, held).await.expect("in time").expect("task");
+    assert_eq!(answer.expect("the request in flight is answered"), 9);
+    tokio::time::timeout(WAIT, running).await.expect("stops in time").expect("task");
+    let after = client.ping(Ping { value: 4 }).await;
+    assert!(matches!(after, Err(CallError::Disconnected)), "{after:?}");
+}

@@ -339,7 +339,11 @@ impl Server {
     }
 }
 
-/// A started server. Dropping it stops it.
+/// A started server. Dropping it stops it at once (connections are dropped, nothing is
+/// drained): keep it for as long as the server should run, then [`RunningServer::stop`] it,
+/// or hand it to [`RunningServer::run_until`] / [`RunningServer::run_until_ctrl_c`].
+#[must_use = "dropping a `RunningServer` stops the server at once: keep it, `.stop().await` it, \
+              or `.run_until_ctrl_c().await` it"]
 pub struct RunningServer {
     address: String,
     broadcaster: Broadcaster,
@@ -385,6 +389,51 @@ impl RunningServer {
         }
         self.registry.clear();
         tracing::info!(address = %self.address, "server stopped");
+    }
+}
+
+impl RunningServer {
+    /// Serves until `signal` resolves, then stops gracefully (as [`RunningServer::stop`]
+    /// does). With a signal that never resolves, runs for as long as the task does:
+    /// `server.run_until(std::future::pending()).await`.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        tracing::info!(address = %self.address, "stopping: the shutdown signal fired");
+        self.stop().await;
+    }
+
+    /// Serves until the process is interrupted (Ctrl-C) or, on Unix, terminated (SIGTERM),
+    /// then stops gracefully, as a service under a process manager should. When the
+    /// signals cannot be listened for, stops at once and says why in the log.
+    pub async fn run_until_ctrl_c(self) {
+        self.run_until(shutdown_signal()).await;
+    }
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix; at once when neither can be listened for.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => {
+            if let Err(e) = interrupted {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C: stopping now");
+            }
+        }
+        () = terminate => {}
     }
 }
 
