@@ -7,7 +7,6 @@ use contracts::order::OrderServiceContract;
 use contracts::user::UserServiceContract;
 use messaging_runtime::contract::schema::JSON_SCHEMA_DIALECT;
 use messaging_runtime::contract::snapshot::Snapshot;
-use messaging_runtime::prelude::*;
 use serde_json::{json, Value};
 
 fn def<'a>(schema: &'a Value, name: &str) -> &'a Value {
@@ -93,20 +92,20 @@ mod plain {
 
     /// A reply without a schema.
     #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub struct Pong {
+    pub(crate) struct Pong {
         /// The time.
-        pub at: u64,
+        pub(crate) at: u64,
     }
 
     /// A request without a schema.
     #[request("ping", response = Pong)]
     #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub struct Ping {}
+    pub(crate) struct Ping {}
 
     /// An error whose field has a schema (`String`).
     #[error_code]
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum PlainError {
+    pub(crate) enum PlainError {
         /// Nope.
         #[error(status = 400, message = "no: {why}")]
         No {
@@ -117,7 +116,7 @@ mod plain {
 
     /// Pings.
     #[contract(name = "plain", version = "1.0.0", error = PlainError)]
-    pub trait Plain {
+    pub(crate) trait Plain {
         /// Pings.
         async fn ping(&self, req: Ping, cx: Context) -> Result<Pong, PlainError>;
     }
