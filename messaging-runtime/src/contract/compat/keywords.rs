@@ -22,8 +22,12 @@ pub(super) fn ref_name(schema: &Value) -> Option<&str> {
 /// Whether a schema admits `null`: `"type": [.., "null"]` or an `anyOf` with a null branch.
 pub(super) fn nullable(schema: &Map<String, Value>) -> bool {
     let null = |v: &Value| v.get("type") == Some(&Value::String("null".into()));
-    types(schema).contains("null")
-        || schema.get("anyOf").and_then(Value::as_array).is_some_and(|b| b.iter().any(null))
+    let typed_null = match schema.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    typed_null || schema.get("anyOf").and_then(Value::as_array).is_some_and(|b| b.iter().any(null))
 }
 
 /// The schema without its `null` alternative: `anyOf: [X, null]` becomes X (resolved).
