@@ -178,13 +178,16 @@ impl<T: ?Sized> NoSchema for &SchemaProbe<T> {
     }
 }
 
-/// The client's side: announces `descriptor` over `client` and fails when the server
-/// serves an incompatible version.
+/// The client's side of the version handshake: announces `descriptor` over `client` and
+/// fails when the server says it serves an incompatible version.
+///
+/// Only that answer fails: a server that does not know `$handshake` (an older one, or one
+/// of another library) has no opinion, and a handshake lost to the transport (no answer
+/// within [`HANDSHAKE_WAIT`], the connection dropped) leaves the connection to the client's
+/// own machinery (reconnection, call timeouts), as before the handshake existed.
 ///
 /// # Errors
-/// [`TransportError::IncompatibleContract`] when the server says so; [`TransportError::Closed`]
-/// when the connection is lost before the answer; [`TransportError::Refused`] when the
-/// server answers with another error (a server that does not know `$handshake` is accepted).
+/// [`TransportError::IncompatibleContract`], naming both versions.
 pub async fn handshake(
     client: &Client,
     descriptor: &'static ContractDescriptor,
@@ -194,7 +197,8 @@ pub async fn handshake(
         version: descriptor.version.to_owned(),
         hash: crate::contract::snapshot::descriptor_hash(descriptor),
     };
-    match client.call::<Hello, NoError>(hello).await {
+    let wait = client.default_timeout().min(HANDSHAKE_WAIT);
+    match client.call::<Hello, NoError>(hello).timeout(wait).await {
         Ok(answer) if answer.compatible => {
             if let Some(reason) = answer.reason {
                 tracing::warn!(contract = descriptor.name, %reason, "version handshake");
@@ -209,10 +213,12 @@ pub async fn handshake(
         }),
         // A server from before the handshake: nothing to compare with.
         Err(CallError::UnknownRequestType(_)) => Ok(()),
-        Err(CallError::Disconnected) => Err(TransportError::Closed),
-        Err(other) => Err(TransportError::Refused {
-            address: client.address().to_owned(),
-            reason: format!("the version handshake failed: {other}"),
-        }),
+        Err(other) => {
+            tracing::warn!(contract = descriptor.name, error = %other, "no answer to the version handshake: carrying on without it");
+            Ok(())
+        }
     }
 }
+
+/// How long `connect` waits for the answer to the version handshake at most.
+pub const HANDSHAKE_WAIT: core::time::Duration = core::time::Duration::from_secs(5);

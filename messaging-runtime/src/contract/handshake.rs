@@ -82,30 +82,31 @@ pub fn answer(served: &[&'static ContractDescriptor], hello: &Hello) -> HelloAns
     };
     let hash = descriptor_hash(descriptor);
     reply.version = Some(descriptor.version.to_owned());
-    reply.compatible = hash == hello.hash;
-    if !reply.compatible {
-        match (Version::parse(&hello.version), Version::parse(descriptor.version)) {
-            (Ok(client), Ok(server)) if client.is_served_by(server) => {
-                reply.compatible = true;
-                if client == server {
-                    reply.reason = Some(format!(
-                        "same version {server}, different hash: the contract changed without a \
-                         version bump"
-                    ));
-                }
-            }
-            (Ok(client), Ok(server)) => {
+    // The declared versions decide; the hashes only tell an unchanged contract from one
+    // that changed without a version bump.
+    match (Version::parse(&hello.version), Version::parse(descriptor.version)) {
+        (Ok(client), Ok(server)) if client.is_served_by(server) => {
+            reply.compatible = true;
+            if client == server && hash != hello.hash {
                 reply.reason = Some(format!(
-                    "a client built for {client} needs a server of {} with at least that version",
-                    if client.major == 0 {
-                        format!("{}.{}.x", client.major, client.minor)
-                    } else {
-                        format!("{}.x", client.major)
-                    }
+                    "same version {server}, different hash: the contract changed without a \
+                     version bump"
                 ));
-                let _ = server;
             }
-            (Err(e), _) | (_, Err(e)) => reply.reason = Some(e),
+        }
+        (Ok(client), Ok(_)) => {
+            let line = if client.major == 0 {
+                format!("{}.{}.x", client.major, client.minor)
+            } else {
+                format!("{}.x", client.major)
+            };
+            reply.reason = Some(format!(
+                "a client built for {client} needs a server of {line} with at least that version"
+            ));
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            reply.compatible = hash == hello.hash;
+            reply.reason = Some(e);
         }
     }
     reply.hash = Some(hash);
