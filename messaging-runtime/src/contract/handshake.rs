@@ -2,7 +2,7 @@
 //! connecting, a generated client (`{Trait}Client::connect`) sends the reserved request
 //! `$handshake` with the contract's name, version and hash; the server answers whether it
 //! serves a compatible version. A client built for an incompatible one fails `connect` with
-//! [`TransportError::IncompatibleContract`], naming both versions, instead of failing later
+//! [`crate::TransportError::IncompatibleContract`], naming both versions, instead of failing later
 //! with decode errors.
 //!
 //! It is an ordinary request on the wire, so it works over every transport:
@@ -14,7 +14,7 @@
 //!
 //! A client that sends no handshake (the TypeScript clients) is served as before; a server
 //! that predates the handshake answers `UNKNOWN_REQUEST_TYPE`, which the client takes as
-//! "no opinion" and carries on.
+//! "no opinion" and carries on. The README documents the whole exchange.
 
 use std::fmt;
 
