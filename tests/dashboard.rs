@@ -319,3 +319,34 @@ async fn follows_an_order_service_over_ws_again_after_it_restarts() {
     orders.stop().await;
     products.stop().await;
 }
+
+#[tokio::test]
+async fn only_its_own_page_may_open_the_websocket_from_a_browser() {
+    let setup = setup("dashboard-origin").await;
+    let page = setup.dashboard.page_url().trim_end_matches('/').to_owned();
+    let ws = setup.dashboard.ws_address();
+    let authority = ws.trim_start_matches("ws://").split('/').next().expect("authority");
+    let status = |origin: String| async move {
+        let request = format!(
+            "GET /dashboard HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n{origin}\r\n"
+        );
+        let mut socket = tokio::net::TcpStream::connect(authority).await.expect("connects");
+        socket.write_all(request.as_bytes()).await.expect("writes");
+        let mut head = [0u8; 64];
+        let read = tokio::time::timeout(WAIT, socket.read(&mut head)).await.expect("in time");
+        let text = String::from_utf8_lossy(&head[..read.expect("reads")]).into_owned();
+        text.lines().next().unwrap_or_default().to_owned()
+    };
+    assert_eq!(status(format!("Origin: {page}\r\n")).await, "HTTP/1.1 101 Switching Protocols");
+    let localhost = page.replace("127.0.0.1", "localhost");
+    assert_eq!(
+        status(format!("Origin: {localhost}\r\n")).await,
+        "HTTP/1.1 101 Switching Protocols"
+    );
+    assert_eq!(status(String::new()).await, "HTTP/1.1 101 Switching Protocols", "not a browser");
+    let other = status("Origin: https://evil.example\r\n".to_owned()).await;
+    assert_eq!(other, "HTTP/1.1 403 Forbidden");
+    setup.stop().await;
+}

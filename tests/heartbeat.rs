@@ -1,13 +1,12 @@
 //! Heartbeats on `ws://`, both ways: a live but idle server keeps its clients connected; a
 //! server that stops answering is noticed by its clients, and a client that stops answering
-//! by its server, within twice the heartbeat interval. (Own test binary: the
-//! `ws://` transport with a short heartbeat is registered process-wide.)
+//! by its server, within twice the heartbeat interval. The short heartbeat is given to each
+//! server and client of these tests, not registered for the whole process.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use messaging_runtime::prelude::*;
-use messaging_runtime::transport::{register_transport, ws::WsTransport};
+use messaging_runtime::transport::ws::WsTransport;
 use tokio::net::TcpListener;
 
 const BEAT: Duration = Duration::from_millis(50);
@@ -41,14 +40,13 @@ impl Pinger for One {
     }
 }
 
-fn short_heartbeat() {
-    register_transport(Arc::new(WsTransport::new().heartbeat(BEAT)));
+fn short_heartbeat() -> WsTransport {
+    WsTransport::new().heartbeat(BEAT)
 }
 
 /// A pinger server at `address`, over the `ws://` transport with the short heartbeat.
 async fn start_pinger(address: &str) -> messaging_runtime::RunningServer {
-    short_heartbeat();
-    Server::bind(address)
+    Server::bind_with(short_heartbeat(), address)
         .await
         .expect("binds")
         .serve(PingerServer::new(One))
@@ -57,10 +55,16 @@ async fn start_pinger(address: &str) -> messaging_runtime::RunningServer {
         .expect("starts")
 }
 
+/// A pinger client of `address`, over the `ws://` transport with the short heartbeat.
+async fn connect(address: &str) -> PingerClient {
+    let client = Client::builder().transport(short_heartbeat()).connect(address).await;
+    PingerClient::from_client(client.expect("connects"))
+}
+
 #[tokio::test]
 async fn an_idle_but_live_server_keeps_its_clients_connected() {
     let server = start_pinger("ws://127.0.0.1:0/ping").await;
-    let client = PingerClient::connect(server.address()).await.expect("connects");
+    let client = connect(server.address()).await;
     // Ten heartbeat intervals with no traffic but the heartbeats themselves.
     tokio::time::sleep(BEAT * 10).await;
     assert_eq!(client.inner().status(), ConnectionStatus::Connected);
@@ -70,7 +74,6 @@ async fn an_idle_but_live_server_keeps_its_clients_connected() {
 
 #[tokio::test]
 async fn a_peer_that_stops_answering_is_noticed_within_two_intervals() {
-    short_heartbeat();
     // A peer that completes the handshake, then never reads again (a hung process).
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let address = format!("ws://{}/hung", listener.local_addr().expect("address"));
@@ -80,7 +83,7 @@ async fn a_peer_that_stops_answering_is_noticed_within_two_intervals() {
         tokio::time::sleep(Duration::from_secs(30)).await;
         drop(socket);
     });
-    let client = PingerClient::connect(&address).await.expect("connects");
+    let client = connect(&address).await;
     let pending = {
         let client = client.clone();
         tokio::spawn(async move { client.ping(Ping {}).timeout(Duration::from_secs(20)).await })

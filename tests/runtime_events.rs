@@ -1,6 +1,7 @@
 //! The runtime's event side, through a small ticker contract: broadcast order, streams and
 //! callback subscriptions, unsubscribing, client-emitted events and per-client publishing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -296,5 +297,81 @@ async fn a_broadcast_right_after_connect_reaches_the_new_client() {
         assert!(events.tick(Tick { n: round }) >= 1, "round {round}: the new client is counted");
         assert_eq!(next(&mut stream).await.n, round);
     }
+    server.stop().await;
+}
+
+/// A transport that reaches every client with one publish (as a broker does): `memory://`
+/// underneath, with a fanout that counts what it is asked to publish.
+#[derive(Clone, Default)]
+struct Broker {
+    published: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl messaging_runtime::transport::Fanout for Broker {
+    fn publish(&self, event: messaging_runtime::transport::EventFrame) -> usize {
+        self.published.lock().expect("not poisoned").push(event.name.into_owned());
+        7
+    }
+}
+
+struct BrokerListener {
+    inner: Box<dyn messaging_runtime::transport::Listener>,
+    broker: Broker,
+}
+
+#[async_trait::async_trait]
+impl messaging_runtime::transport::Listener for BrokerListener {
+    async fn accept(&mut self) -> Option<messaging_runtime::transport::ServerLink> {
+        self.inner.accept().await
+    }
+
+    fn local_addr(&self) -> String {
+        self.inner.local_addr().replacen("memory://", "broker://", 1)
+    }
+
+    fn fanout(&self) -> Option<Arc<dyn messaging_runtime::transport::Fanout>> {
+        Some(Arc::new(self.broker.clone()))
+    }
+}
+
+#[async_trait::async_trait]
+impl messaging_runtime::transport::Transport for Broker {
+    fn scheme(&self) -> &'static str {
+        "broker"
+    }
+
+    async fn bind(
+        &self,
+        address: &str,
+    ) -> Result<Box<dyn messaging_runtime::transport::Listener>, messaging_runtime::TransportError>
+    {
+        let memory = address.replacen("broker://", "memory://", 1);
+        let inner = messaging_runtime::transport::memory::MemoryTransport.bind(&memory).await?;
+        Ok(Box::new(BrokerListener { inner, broker: self.clone() }))
+    }
+
+    async fn connect(
+        &self,
+        address: &str,
+    ) -> Result<messaging_runtime::transport::ClientLink, messaging_runtime::TransportError> {
+        let memory = address.replacen("broker://", "memory://", 1);
+        messaging_runtime::transport::memory::MemoryTransport.connect(&memory).await
+    }
+}
+
+#[tokio::test]
+async fn a_transport_with_a_fanout_gets_each_broadcast_as_one_publish() {
+    let broker = Broker::default();
+    let server = Server::bind_with(broker.clone(), "broker://events-fanout").await.expect("binds");
+    let server = server.serve(TickerServer::new(Clock)).start().await.expect("starts");
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let builder = Client::builder().transport(broker.clone());
+        clients.push(builder.connect("broker://events-fanout").await.expect("connects"));
+    }
+    assert_eq!(server.clients().len(), 2);
+    let reached = TickerEvents::new(server.broadcaster()).tick(Tick { n: 1 });
+    assert_eq!(reached, 7, "the transport's own count");
+    assert_eq!(*broker.published.lock().expect("not poisoned"), vec!["tick".to_owned()]);
     server.stop().await;
 }

@@ -300,7 +300,7 @@ async fn client_options_that_cannot_work_are_refused_with_a_reason() {
         };
         assert_eq!(*named, option);
         let text = error.to_string();
-        assert!(text.starts_with(&format!("invalid client option `{option}`: ")), "{text}");
+        assert!(text.starts_with(&format!("invalid option `{option}`: ")), "{text}");
         assert!(text.contains(says), "{text}");
     }
     assert!(server.clients().is_empty(), "none of them connected");

@@ -208,9 +208,10 @@ pub enum TransportError {
     },
     /// Any other I/O failure.
     Io(String),
-    /// A client option is set to a value the client cannot work with.
+    /// A client or transport option is set to a value it cannot work with.
     InvalidOption {
-        /// The option, as the builder names it (e.g. `reconnect.factor`).
+        /// The option, as the builder names it (e.g. `reconnect.factor`, or
+        /// `handshake_timeout` on [`crate::transport::ws::WsTransport`]).
         option: &'static str,
         /// What was wrong, and what is accepted.
         reason: String,
@@ -248,7 +249,7 @@ impl fmt::Display for TransportError {
             }
             Self::Io(m) => write!(f, "transport i/o error: {m}"),
             Self::InvalidOption { option, reason } => {
-                write!(f, "invalid client option `{option}`: {reason}")
+                write!(f, "invalid option `{option}`: {reason}")
             }
             Self::IncompatibleContract { contract, client_version, server_version, reason } => {
                 match server_version {

@@ -6,7 +6,9 @@
 //! - It serves the [dashboard contract](contracts::dashboard) over WebSocket
 //!   (`ws://HOST:PORT/dashboard`): `getRecentOrders`, `getOrderById` and
 //!   `getDashboardStats` are answered from that view, and each order event is forwarded to
-//!   every browser once applied, followed by `statsUpdated`.
+//!   every browser once applied, followed by `statsUpdated`. Only its own page may open
+//!   that WebSocket from a browser (`allowed_origins`): a page of any other site is refused
+//!   with 403, so it cannot read the orders through the user's browser.
 //! - It serves a page over HTTP (`examples/dashboard/`: HTML and plain JavaScript, no build
 //!   step) whose script speaks the wire protocol with the browser's `WebSocket`.
 //!
@@ -34,6 +36,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use contracts::dashboard::{DashboardServiceEvents, DashboardServiceServer, DashboardStats};
+use messaging_runtime::transport::ws::WsTransport;
 use messaging_runtime::{RunningServer, ServeError, Server, TransportError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -195,7 +198,13 @@ pub async fn start(options: DashboardOptions) -> Result<RunningDashboard, Dashbo
         .ws
         .clone()
         .unwrap_or_else(|| format!("ws://{}{WS_PATH}", SocketAddr::new(local.ip(), 0)));
-    let server = Server::bind(&ws).await.map_err(DashboardStartError::WebSocket)?;
+    let server = if ws.starts_with("ws://") {
+        let page = WsTransport::new().allowed_origins(page_origins(shown(local)));
+        Server::bind_with(page, &ws).await
+    } else {
+        Server::bind(&ws).await
+    };
+    let server = server.map_err(DashboardStartError::WebSocket)?;
     let book = SharedBook::default();
     let events = DashboardServiceEvents::new(server.broadcaster());
     let server = server
@@ -227,6 +236,17 @@ pub async fn start(options: DashboardOptions) -> Result<RunningDashboard, Dashbo
         http,
         http_stop: Some(http_stop),
     })
+}
+
+/// The origins of the dashboard's own page, whose script may open the WebSocket (the server
+/// refuses other browser pages with 403): the page as announced, and by `localhost` when it
+/// is served on loopback.
+pub(crate) fn page_origins(page: SocketAddr) -> Vec<String> {
+    let mut origins = vec![format!("http://{page}")];
+    if page.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", page.port()));
+    }
+    origins
 }
 
 /// `HOST:PORT` out of `HOST:PORT`, `http://HOST:PORT` or `http://HOST:PORT/`.

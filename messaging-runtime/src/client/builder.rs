@@ -10,6 +10,7 @@ use tower::{Layer, Service as TowerService};
 
 use super::deadlines::Deadlines;
 use super::dispatch::{dispatch_events, Connection};
+use super::reconnect::Redial;
 use super::subscription::Subscriptions;
 use super::{pipeline, Backoff, Client, ConnectionStatus, Inner};
 use super::{DEFAULT_EVENT_BUFFER, DEFAULT_TIMEOUT};
@@ -17,7 +18,7 @@ use crate::context::MessageContext;
 use crate::error::TransportError;
 use crate::middleware::{BoxError, ClientEvent, ClientRequest, EventService, RequestService};
 use crate::payload::Payload;
-use crate::transport::transport_for;
+use crate::transport::{check_scheme, transport_for, Transport};
 
 /// How a client behaves; build with [`Client::builder`].
 #[derive(Debug, Clone)]
@@ -29,6 +30,17 @@ pub struct ClientBuilder {
     reconnect: Option<Backoff>,
     wait_for_connection: bool,
     event_buffer: usize,
+    transport: Option<OwnTransport>,
+}
+
+/// A transport given to one client.
+#[derive(Clone)]
+struct OwnTransport(Arc<dyn Transport>);
+
+impl std::fmt::Debug for OwnTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://", self.0.scheme())
+    }
 }
 
 impl ClientBuilder {
@@ -42,7 +54,18 @@ impl ClientBuilder {
             reconnect: None,
             wait_for_connection: false,
             event_buffer: DEFAULT_EVENT_BUFFER,
+            transport: None,
         }
+    }
+
+    /// Connects (and reconnects) with `transport` and its options, for this client only,
+    /// rather than the transport registered for the address's scheme: for example
+    /// `.transport(WsTransport::new().heartbeat(Duration::from_secs(5)))`, or a
+    /// `wss://` transport that trusts a private CA. The address must have its scheme.
+    #[must_use]
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(OwnTransport(Arc::new(transport)));
+        self
     }
 
     /// Runs every outgoing request through `layer` (any [`tower::Layer`], or
@@ -143,7 +166,14 @@ impl ClientBuilder {
     pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
         self.check()?;
         let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
-        let link = match transport_for(address) {
+        let own = self.transport.map(|own| own.0);
+        let transport = match &own {
+            Some(transport) => {
+                check_scheme(transport.as_ref(), address).map(|()| Arc::clone(transport))
+            }
+            None => transport_for(address),
+        };
+        let link = match transport {
             Ok(transport) => transport.connect(address).await,
             Err(e) => Err(e),
         };
@@ -159,7 +189,11 @@ impl ClientBuilder {
             Arc::clone(&subscriptions),
             self.layers.events(&subscriptions),
             Arc::clone(&status_tx),
-            self.reconnect.map(|backoff| (address.to_owned(), backoff)),
+            self.reconnect.map(|backoff| Redial {
+                address: address.to_owned(),
+                transport: own,
+                backoff,
+            }),
         ));
         let deadlines = Arc::new(Deadlines::default());
         let timer = tokio::spawn(Arc::clone(&deadlines).run());
@@ -172,6 +206,7 @@ impl ClientBuilder {
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound,
+            last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,
             timer,
             subscriptions,

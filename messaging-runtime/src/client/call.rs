@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
-
 use super::deadlines::{Elapsed, Expiring};
 use super::pipeline::Answer;
 use super::{Client, ConnectionStatus};
@@ -17,7 +15,6 @@ use crate::contract::{ErrorCode, Request};
 use crate::error::{codes, CallError};
 use crate::middleware::ClientRequest;
 use crate::payload::Payload;
-use crate::transport::{Inbound, RequestFrame};
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
 #[must_use = "a call does nothing until it is awaited"]
@@ -111,7 +108,7 @@ enum State<'a> {
     /// Not sent yet: waiting for the client to reconnect, up to the deadline.
     Reconnecting { send: Ready<'a>, connected: Pin<Box<dyn Future<Output = bool> + Send + 'a>> },
     /// Sent; waiting for the answer or the deadline.
-    Waiting { client: &'a Client, response: Expiring<'a, Answer>, timeout: Duration },
+    Waiting { response: Expiring<'a, Answer>, timeout: Duration },
     /// Refused before sending: the request broke the contract's rules.
     Refused(crate::validation::ValidationFailure),
     /// Answered (or failed to send).
@@ -180,17 +177,10 @@ impl<'a> Ready<'a> {
                 let request = ClientRequest { name: Cow::Borrowed(name), payload, context };
                 Answer::piped(pipeline.get(), request)
             }
-            None => {
-                let (reply, response) = oneshot::channel();
-                let frame = RequestFrame { name: Cow::Borrowed(name), payload, context, reply };
-                if !client.send(Inbound::Request(frame)) {
-                    return None;
-                }
-                Answer::Direct(response)
-            }
+            None => Answer::Direct(client.send_request(Cow::Borrowed(name), payload, context)?),
         };
         let response = client.inner.deadlines.wait(answer, expiry);
-        Some(State::Waiting { client, response, timeout })
+        Some(State::Waiting { response, timeout })
     }
 }
 
@@ -242,18 +232,16 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }
         }
-        let State::Waiting { client, response, timeout } = &mut this.state else {
+        let State::Waiting { response, timeout, .. } = &mut this.state else {
             panic!("a `CallFuture` was polled after it completed");
         };
-        let (client, timeout) = (*client, *timeout);
+        let timeout = *timeout;
         let answer = std::task::ready!(Pin::new(response).poll(cx));
         // Frees the deadline's slot (and, on a timeout, the reply channel) before decoding.
         this.state = State::Done;
         Poll::Ready(match answer {
-            Err(Elapsed) => {
-                client.abandoned();
-                Err(CallError::Timeout(timeout))
-            }
+            // The deadline dropped the reply, which cancelled the request.
+            Err(Elapsed) => Err(CallError::Timeout(timeout)),
             Ok(Err(_)) => Err(CallError::Disconnected),
             // The server gave up at this call's own deadline: a timeout, as seen from here.
             Ok(Ok(Err(error))) if error.code == codes::DEADLINE_EXCEEDED => {
@@ -264,17 +252,6 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 .decode_owned::<R::Response>()
                 .map_err(|e| CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))),
         })
-    }
-}
-
-impl<R, E> Drop for CallFuture<'_, R, E> {
-    /// A call dropped while waiting tells the server to cancel its handler.
-    fn drop(&mut self) {
-        if let State::Waiting { client, .. } = self.state {
-            // The reply channel must be closed before the transport looks for closed ones.
-            self.state = State::Done;
-            client.abandoned();
-        }
     }
 }
 

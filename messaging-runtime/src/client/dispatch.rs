@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tower::{Service as TowerService, ServiceExt};
 
-use super::reconnect::{self, Backoff};
+use super::reconnect::{self, Redial};
 use super::subscription::Subscriptions;
 use super::ConnectionStatus;
 use crate::context::MessageContext;
@@ -29,13 +29,14 @@ pub(super) async fn dispatch_events(
     subscriptions: Arc<Subscriptions>,
     mut layers: Option<EventService<MessageContext>>,
     status: Arc<watch::Sender<ConnectionStatus>>,
-    reconnect: Option<(String, Backoff)>,
+    reconnect: Option<Redial>,
 ) {
     loop {
         pump(&mut connection.events, &subscriptions, &mut layers).await;
-        let Some((address, backoff)) = &reconnect else { break };
+        let Some(redial) = &reconnect else { break };
+        let address = &redial.address;
         status.send_replace(ConnectionStatus::Reconnecting);
-        match reconnect::reconnect(address, backoff).await {
+        match reconnect::reconnect(redial).await {
             Ok(link) => {
                 *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.outbound;

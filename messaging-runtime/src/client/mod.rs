@@ -6,6 +6,7 @@ mod deadlines;
 mod dispatch;
 mod pipeline;
 mod reconnect;
+mod reply;
 mod subscription;
 
 use std::borrow::Cow;
@@ -84,6 +85,8 @@ struct Inner {
     requests: Option<Template<RequestService<MessageContext>>>,
     /// Swapped for a new one when the client reconnects.
     outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+    /// The number of the last request sent.
+    last_request: std::sync::atomic::AtomicU64,
     /// The deadlines of the calls in flight, and the one timer task that enforces them.
     deadlines: Arc<Deadlines>,
     timer: JoinHandle<()>,
@@ -186,7 +189,7 @@ impl Client {
     ) -> Result<(), PublishError> {
         let frame =
             EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
-        if !self.send(Inbound::Event(frame)) {
+        if !self.send(Inbound::Event(Box::new(frame))) {
             return Err(PublishError::Closed);
         }
         Ok(())
@@ -280,12 +283,31 @@ impl Client {
         sent
     }
 
-    /// Tells the transport that a caller stopped waiting for its reply, so that the server
-    /// cancels the handler (see [`Inbound::Abandoned`]).
-    pub(crate) fn abandoned(&self) {
-        if self.status() == ConnectionStatus::Connected {
-            let _ = self.outbound().send(Inbound::Abandoned);
+    /// Sends a request on the current connection under a fresh number; the reply to wait
+    /// for, which cancels the request if dropped unanswered. `None` at once while not
+    /// connected.
+    pub(crate) fn send_request(
+        &self,
+        name: std::borrow::Cow<'static, str>,
+        payload: crate::payload::Payload,
+        context: MessageContext,
+    ) -> Option<reply::PendingReply> {
+        if self.status() != ConnectionStatus::Connected {
+            return None;
         }
+        let id = self.inner.last_request.fetch_add(1, Ordering::Relaxed) + 1;
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let frame = crate::transport::RequestFrame { id, name, payload, context, reply };
+        let outbound = self.outbound();
+        if outbound.send(Inbound::Request(Box::new(frame))).is_err() {
+            drop(outbound);
+            // A client that reconnects leaves the status to its reconnect loop.
+            if !self.inner.reconnects {
+                self.mark_disconnected();
+            }
+            return None;
+        }
+        Some(reply::PendingReply::new(id, receiver, &outbound))
     }
 
     fn mark_disconnected(&self) {

@@ -8,7 +8,6 @@ use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll};
 
 use futures_util::FutureExt;
-use tokio::sync::oneshot;
 use tower::util::BoxCloneService;
 use tower::Service;
 
@@ -19,7 +18,7 @@ use crate::middleware::{
     into_wire, BoxError, ClientEvent, ClientRequest, EventService, RequestService, Template,
 };
 use crate::payload::Payload;
-use crate::transport::{EventFrame, Inbound, Reply, RequestFrame};
+use crate::transport::{EventFrame, Reply};
 
 /// Wraps the request pipeline in one more layer.
 pub(crate) type RequestLayerFn =
@@ -84,7 +83,7 @@ impl std::error::Error for Gone {}
 
 /// What a call waits for: the reply channel, or the request pipeline's answer.
 pub(crate) enum Answer {
-    Direct(oneshot::Receiver<Reply>),
+    Direct(super::reply::PendingReply),
     Piped(Pin<Box<dyn Future<Output = Result<Reply, Gone>> + Send>>),
 }
 
@@ -131,13 +130,12 @@ impl Service<ClientRequest> for SendFrame {
             return Box::pin(async { Err(Box::new(Gone) as BoxError) });
         };
         let client = Client { inner };
-        let (reply, response) = oneshot::channel();
         let ClientRequest { name, payload, context } = request;
-        let sent = client.send(Inbound::Request(RequestFrame { name, payload, context, reply }));
+        let response = client.send_request(name, payload, context);
         Box::pin(async move {
-            if !sent {
+            let Some(response) = response else {
                 return Err(Box::new(Gone) as BoxError);
-            }
+            };
             match response.await {
                 Ok(Ok(payload)) => Ok(payload),
                 Ok(Err(wire)) => Err(Box::new(wire) as BoxError),

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::error::TransportError;
-use crate::transport::{transport_for, ClientLink};
+use std::sync::Arc;
+
+use crate::transport::{transport_for, ClientLink, Transport};
 
 /// How a client reconnects after losing its connection: the first delay, the factor it
 /// grows by, its cap, and how many attempts before giving up (status `error`). Each delay
@@ -67,17 +69,29 @@ fn jitter_seed() -> u64 {
     (z ^ (z >> 31)) | 1
 }
 
+/// Where and how a client reconnects.
+pub(crate) struct Redial {
+    /// The address it connected to.
+    pub(crate) address: String,
+    /// The client's own transport ([`super::ClientBuilder::transport`]), if it has one;
+    /// otherwise the one registered for the address's scheme at each attempt.
+    pub(crate) transport: Option<Arc<dyn Transport>>,
+    /// How long to wait between attempts, and how many to make.
+    pub(crate) backoff: Backoff,
+}
+
 /// Tries to connect to `address` again, waiting between attempts as `backoff` says.
 /// `Err` with the last failure once the attempts are used up.
-pub(crate) async fn reconnect(
-    address: &str,
-    backoff: &Backoff,
-) -> Result<ClientLink, TransportError> {
+pub(crate) async fn reconnect(redial: &Redial) -> Result<ClientLink, TransportError> {
+    let Redial { address, transport, backoff } = redial;
     let mut seed = jitter_seed();
     let mut attempt = 0;
     loop {
         tokio::time::sleep(jittered(backoff.delay(attempt), &mut seed)).await;
-        let outcome = match transport_for(address) {
+        let outcome = match transport
+            .as_ref()
+            .map_or_else(|| transport_for(address), |t| Ok(Arc::clone(t)))
+        {
             Ok(transport) => transport.connect(address).await,
             Err(e) => Err(e),
         };

@@ -108,10 +108,10 @@ async fn serve_connection(
             Some(()) = connection.in_flight.next(), if !connection.in_flight.is_empty() => {}
             Some(()) = connection.handling.next(), if !connection.handling.is_empty() => {}
             frame = inbound.recv() => match frame {
-                Some(Inbound::Request(request)) => connection.on_request(request),
-                Some(Inbound::Event(event)) => connection.on_event(event),
+                Some(Inbound::Request(request)) => connection.on_request(*request),
+                Some(Inbound::Event(event)) => connection.on_event(*event),
                 // In process, a caller that gave up closed its reply channel already.
-                Some(Inbound::Abandoned) => {}
+                Some(Inbound::Cancel(_)) => {}
                 None => break,
             },
             () = &mut closed => break,

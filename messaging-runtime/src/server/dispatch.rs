@@ -89,7 +89,7 @@ impl Connection {
             return;
         }
         self.seq += 1;
-        let RequestFrame { name, payload, context, reply } = request;
+        let RequestFrame { name, payload, context, reply, .. } = request;
         let span = request_span(&name, self.seq, &self.client_id, &context);
         let deadline = context.deadline;
         let mut call = if self.pipelines.gate.is_active() {

@@ -24,7 +24,7 @@ use crate::contract::{Event, Request};
 use crate::error::TransportError;
 use crate::middleware::{BoxError, EventService, RequestService, ServerEvent, ServerRequest};
 use crate::payload::Payload;
-use crate::transport::{transport_for, Listener};
+use crate::transport::{check_scheme, transport_for, Listener, Transport};
 
 pub use context::Context;
 pub use registry::{Broadcaster, ClientId, ClientInfo};
@@ -127,14 +127,33 @@ impl Server {
     /// Binds `address` (`memory://name`, or any registered scheme).
     pub async fn bind(address: &str) -> Result<Self, TransportError> {
         let listener = transport_for(address)?.bind(address).await?;
-        Ok(Self {
+        Ok(Self::on(listener))
+    }
+
+    /// Binds `address` with `transport` and its options, for this server only (rather than
+    /// the transport registered for the scheme): for example
+    /// `Server::bind_with(WsTransport::new().allowed_origins([page]), "ws://0.0.0.0:8080/app")`.
+    ///
+    /// # Errors
+    /// An address whose scheme is not the transport's, then whatever the transport says.
+    pub async fn bind_with(
+        transport: impl Transport,
+        address: &str,
+    ) -> Result<Self, TransportError> {
+        check_scheme(&transport, address)?;
+        Ok(Self::on(transport.bind(address).await?))
+    }
+
+    fn on(listener: Box<dyn Listener>) -> Self {
+        let registry = Arc::new(registry::Registry::with_fanout(listener.fanout()));
+        Self {
             listener,
             router: Router::default(),
-            registry: Arc::default(),
+            registry,
             layers: pipeline::Layers::default(),
             gate: gate::Gate::default(),
             limits: Limits::default(),
-        })
+        }
     }
 
     /// How long [`RunningServer::stop`] lets requests in flight finish before it closes

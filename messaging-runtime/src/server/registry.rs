@@ -4,13 +4,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::context::{now_millis, MessageContext};
 use crate::contract::Event;
 use crate::error::PublishError;
 use crate::payload::Payload;
-use crate::transport::{CloseReason, EventFrame, EventSender, QueueError};
+use crate::transport::{CloseReason, EventFrame, EventSender, Fanout, QueueError};
 
 /// An id the server assigned to a connected client. Never taken from anything the client
 /// sent, so a client cannot pose as another.
@@ -52,6 +52,8 @@ pub(crate) struct Registry {
     next_id: AtomicU64,
     /// How many events may wait for one client; see [`crate::Server::outbound_queue`].
     queue_limit: AtomicUsize,
+    /// How the transport reaches every client with one publish, when it can.
+    fanout: OnceLock<Arc<dyn Fanout>>,
 }
 
 impl Default for Registry {
@@ -60,11 +62,21 @@ impl Default for Registry {
             clients: Mutex::default(),
             next_id: AtomicU64::new(0),
             queue_limit: AtomicUsize::new(super::DEFAULT_OUTBOUND_QUEUE),
+            fanout: OnceLock::new(),
         }
     }
 }
 
 impl Registry {
+    /// A registry whose broadcasts go through the transport's `fanout`, when it has one.
+    pub(crate) fn with_fanout(fanout: Option<Arc<dyn Fanout>>) -> Self {
+        let registry = Self::default();
+        if let Some(fanout) = fanout {
+            let _ = registry.fanout.set(fanout);
+        }
+        registry
+    }
+
     pub(crate) fn set_queue_limit(&self, events: usize) {
         self.queue_limit.store(events, Ordering::Relaxed);
     }
@@ -152,7 +164,17 @@ impl Broadcaster {
     }
 
     /// Sends `event` with `context` to every connected client; returns how many it reached.
+    /// Over a transport that reaches every client with one publish (a broker), that is one
+    /// publish, and the count is the transport's.
     pub fn broadcast_with<E: Event>(&self, event: E, context: MessageContext) -> usize {
+        if let Some(fanout) = self.registry.fanout.get() {
+            let frame = EventFrame {
+                name: Cow::Borrowed(E::NAME),
+                payload: Payload::typed(event),
+                context,
+            };
+            return fanout.publish(frame);
+        }
         let payload = Payload::shared(event);
         let limit = self.registry.queue_limit.load(Ordering::Relaxed);
         let mut clients = self.registry.lock();

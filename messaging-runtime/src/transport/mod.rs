@@ -13,7 +13,7 @@ pub mod ws;
 pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
 
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -28,6 +28,11 @@ pub type Reply = Result<Payload, WireError>;
 /// A request on its way to a server.
 #[derive(Debug)]
 pub struct RequestFrame {
+    /// The number the client gave the request, unique among its requests: a transport that
+    /// correlates answers on a wire may send it as the request id, and a cancel names it
+    /// ([`Inbound::Cancel`]). Requests a server receives carry 0: the reply channel
+    /// correlates them.
+    pub id: u64,
     /// The wire name (`requestType`).
     pub name: Cow<'static, str>,
     /// The request body.
@@ -49,19 +54,20 @@ pub struct EventFrame {
     pub context: MessageContext,
 }
 
-/// A frame a client sends to a server.
+/// A frame a client sends to a server. Frames are boxed so that a channel of them costs
+/// little before its first frame (a channel allocates a block of 32 slots when it is made;
+/// by value that would be 12 KiB per connection).
 #[derive(Debug)]
 pub enum Inbound {
     /// A request that expects one reply.
-    Request(RequestFrame),
+    Request(Box<RequestFrame>),
     /// An event emitted by the client.
-    Event(EventFrame),
-    /// A caller stopped waiting for its reply (its call was dropped or timed out): the
-    /// reply channels of such requests are now closed. In process that alone tells the
-    /// server to cancel the handler; a transport that forwards requests over a wire finds
-    /// the closed reply channels and tells the server on the other side (`ws://` sends a
-    /// `cancel` frame for each). Servers ignore it.
-    Abandoned,
+    Event(Box<EventFrame>),
+    /// The caller of request `id` stopped waiting for its reply (its call was dropped or
+    /// timed out): its reply channel is closed already. In process that alone tells the
+    /// server to cancel the handler; a transport that forwards requests over a wire tells the
+    /// server on the other side (`ws://` sends a `cancel` frame). Servers ignore it.
+    Cancel(u64),
 }
 
 /// The client's end of a connection.
@@ -104,6 +110,21 @@ pub trait Listener: Send {
     async fn accept(&mut self) -> Option<ServerLink>;
     /// The address clients connect to (with the real port where the transport picks one).
     fn local_addr(&self) -> String;
+    /// How this listener reaches every client at once, when it can do so itself (a broker
+    /// publishes once, whatever the number of subscribers). `None`, the default: the server
+    /// queues a broadcast for each client it registered.
+    fn fanout(&self) -> Option<Arc<dyn Fanout>> {
+        None
+    }
+}
+
+/// Reaches every client of a listener with one publish: what a broker transport offers, so
+/// that a broadcast is one message on the wire. Sending to one client still goes through
+/// that client's own queue.
+pub trait Fanout: Send + Sync + 'static {
+    /// Publishes `event` to every client; how many it reached, as far as the transport
+    /// knows (a broker may not, and then says 0).
+    fn publish(&self, event: EventFrame) -> usize;
 }
 
 /// A way of moving frames, chosen by the scheme of an address (`memory://`, `ws://`, ...).
@@ -117,13 +138,22 @@ pub trait Transport: Send + Sync + 'static {
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError>;
 }
 
-static TRANSPORTS: RwLock<Vec<Arc<dyn Transport>>> = RwLock::new(Vec::new());
+/// The transports found by scheme: the built-in ones, registered like any other when the
+/// process first looks one up, then whatever [`register_transport`] adds or replaces.
+fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
+    static TRANSPORTS: OnceLock<RwLock<Vec<Arc<dyn Transport>>>> = OnceLock::new();
+    TRANSPORTS.get_or_init(|| {
+        RwLock::new(vec![memory::transport(), ws::transport(), ws::secure_transport()])
+    })
+}
 
 /// Makes a transport available to [`crate::Server::bind`] and [`crate::Client::connect`]
 /// for its scheme, replacing any transport registered for the same scheme before (including
-/// the built-in `memory://` and `ws://` ones).
+/// the built-in `memory://`, `ws://` and `wss://` ones). This applies to the whole process;
+/// to give one server or client its own transport (and options), use
+/// [`crate::Server::bind_with`] or [`crate::client::ClientBuilder::transport`].
 pub fn register_transport(transport: Arc<dyn Transport>) {
-    let mut all = TRANSPORTS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut all = registry().write().unwrap_or_else(std::sync::PoisonError::into_inner);
     all.retain(|t| t.scheme() != transport.scheme());
     all.push(transport);
 }
@@ -136,16 +166,23 @@ pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError
             reason: "expected `scheme://...`, for example `memory://orders`".to_owned(),
         });
     };
-    let all = TRANSPORTS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let all = registry().read().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(found) = all.iter().find(|t| t.scheme() == scheme) {
         return Ok(Arc::clone(found));
     }
-    match scheme {
-        memory::SCHEME => return Ok(memory::transport()),
-        ws::SCHEME => return Ok(ws::transport()),
-        _ => {}
-    }
-    let mut supported = vec![memory::SCHEME, ws::SCHEME];
-    supported.extend(all.iter().map(|t| t.scheme()));
+    let supported = all.iter().map(|t| t.scheme()).collect();
     Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
+}
+
+/// Checks that `address` is one `transport` serves (its scheme), for a transport given to one
+/// server or client rather than found by scheme.
+pub(crate) fn check_scheme(transport: &dyn Transport, address: &str) -> Result<(), TransportError> {
+    let scheme = transport.scheme();
+    match address.split_once("://") {
+        Some((found, _)) if found == scheme => Ok(()),
+        _ => Err(TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: format!("the transport given serves `{scheme}://` addresses"),
+        }),
+    }
 }

@@ -8,6 +8,9 @@
 //! is closed as a slow consumer over either. [`EventSender::uncounted`] remains for a
 //! transport whose consumer takes every event at once; no backlog is measured there.
 //!
+//! Events wait boxed: a channel allocates its first block of 32 slots when it is made, so a
+//! queue of frames by value would cost every connection 12 KiB before its first event.
+//!
 //! The client side uses the same queue between a `ws://` connection's task and the client's
 //! dispatcher ([`super::ClientLink::events`]).
 
@@ -69,7 +72,7 @@ struct State {
 /// The server's end of one client's event queue. Cheap to clone.
 #[derive(Clone)]
 pub struct EventSender {
-    tx: mpsc::UnboundedSender<EventFrame>,
+    tx: mpsc::UnboundedSender<Box<EventFrame>>,
     state: Arc<State>,
 }
 
@@ -81,7 +84,7 @@ impl fmt::Debug for EventSender {
 
 /// The transport's end of one client's event queue: each event taken counts off the backlog.
 pub struct EventReceiver {
-    rx: mpsc::UnboundedReceiver<EventFrame>,
+    rx: mpsc::UnboundedReceiver<Box<EventFrame>>,
     state: Arc<State>,
 }
 
@@ -112,8 +115,10 @@ pub fn event_queue() -> (EventSender, EventReceiver) {
 impl EventSender {
     /// A queue whose backlog is not measured, for a transport that hands events straight to
     /// a consumer that takes each at once; the server's queue limit does not apply to it.
-    pub fn uncounted(tx: mpsc::UnboundedSender<EventFrame>) -> Self {
-        Self { tx, state: state(false) }
+    pub fn uncounted() -> (Self, EventReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = state(false);
+        (Self { tx, state: Arc::clone(&state) }, EventReceiver { rx, state })
     }
 
     /// Queues `frame` unless `limit` events are already waiting.
@@ -122,7 +127,7 @@ impl EventSender {
             self.state.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(QueueError::Full);
         }
-        self.tx.send(frame).map_err(|_| {
+        self.tx.send(Box::new(frame)).map_err(|_| {
             if self.state.counted {
                 self.state.queued.fetch_sub(1, Ordering::Relaxed);
             }
@@ -181,7 +186,7 @@ impl EventReceiver {
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(frame)) => {
                 self.state.queued.fetch_sub(1, Ordering::Relaxed);
-                Poll::Ready(Some(frame))
+                Poll::Ready(Some(*frame))
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
@@ -204,7 +209,7 @@ impl EventReceiver {
         }
         let frame = self.rx.try_recv()?;
         self.state.queued.fetch_sub(1, Ordering::Relaxed);
-        Ok(frame)
+        Ok(*frame)
     }
 
     fn closed_now(&self) -> bool {

@@ -4,15 +4,17 @@
 use std::borrow::Cow;
 use std::future::Future;
 
-use futures_util::stream::FuturesUnordered;
+use futures_util::stream::{FuturesUnordered, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::outbox::Outbox;
 use super::wire::{self, Frame};
 use crate::payload::Payload;
 use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
@@ -44,7 +46,14 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// that the peer reads everything sent before the close frame.
 pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-        if ws.close(frame).await.is_ok() {
+        // When the peer closed first, tungstenite has queued the answer to
+        // its close frame (RFC 6455 5.5.1) and refuses a close frame of our own: flushing
+        // sends the answer.
+        let sent = match ws.close(frame).await {
+            Err(WsError::Protocol(ProtocolError::SendAfterClosing)) => ws.flush().await,
+            sent => sent,
+        };
+        if sent.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
     })
@@ -53,48 +62,81 @@ pub(super) async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
 
 /// Serves one connection until either side closes it, or until the server closes it at
 /// once (a slow consumer), which interrupts even a write the peer does not take.
+///
+/// Reading never waits for writing: the socket is split, and its read side (frames in,
+/// requests dispatched, answers encoded) runs beside its write side ([`super::server_write`])
+/// in this one task. A peer that stops reading blocks only the writes; its frames are still
+/// read, its pings and close frames still answered, and once what waits to be written
+/// reaches its bound, or a write makes no progress for [`super::WsTransport::write_timeout`],
+/// the connection is closed as a slow consumer (1008).
 pub(super) async fn serve_socket(
-    mut ws: Socket,
+    ws: Socket,
     inbound: mpsc::UnboundedSender<Inbound>,
     mut events: EventReceiver,
-    heartbeat: std::time::Duration,
+    options: super::ConnectionOptions,
 ) {
     let signal = events.close_signal();
+    let (mut sink, mut stream) = ws.split();
+    let outbox = Outbox::new(super::MAX_QUEUED_ANSWERS);
+    // The read side first: the answers it queues are then written in the same turn.
     let end = tokio::select! {
-        end = drive(&mut ws, &inbound, &mut events, heartbeat) => end,
+        biased;
+        end = read_side(&mut stream, &inbound, &outbox, options.heartbeat) => end,
+        end = super::server_write::write_side(&mut sink, &mut events, &outbox, options.write_timeout) => end,
         reason = signal.wait() => {
             tracing::info!(%reason, "closing a connection");
             End::Close(Some(close_frame(reason)))
         }
     };
-    if let End::Close(frame) = end {
-        close(&mut ws, frame).await;
+    let Ok(mut ws) = sink.reunite(stream) else { return };
+    let end = match end {
+        // The server let go of the connection: say why, if it said.
+        End::Close(None) if inbound.is_closed() => {
+            End::Close(events.close_reason().map(close_frame))
+        }
+        end => end,
+    };
+    match end {
+        End::Close(frame) => close(&mut ws, frame).await,
+        End::Stalled(frame) => {
+            // The peer does not read: it may never take the close frame either.
+            let _ = tokio::time::timeout(STALLED_CLOSE_TIMEOUT, ws.close(Some(frame))).await;
+        }
+        End::Over => {}
     }
     tracing::debug!("websocket connection closed");
 }
 
-/// Drives one connection: frames in, answers and events out.
-///
-/// Each turn waits for one thing to do, then also writes every other event and answer that
-/// is ready without waiting (up to [`MAX_BATCH`] frames), and flushes once when nothing more
-/// is ready: under load many frames leave in one write, and a lone answer still leaves at
-/// once. Events go before answers, so an event that a handler published before answering
-/// reaches the client before the answer does. Frames are read one per turn (a read answers
-/// nothing by itself, so there is nothing to gain from reading ahead), which also polls the
-/// socket only when this task has nothing else to do: each poll costs tungstenite a read
-/// attempt.
+/// How long a close frame to a peer that stopped reading may take to leave.
+const STALLED_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The close frame for a peer that does not take what it is sent.
+pub(super) fn slow_consumer(why: &str) -> CloseFrame {
+    CloseFrame { code: CloseCode::Policy, reason: format!("slow consumer: {why}").into() }
+}
+
+/// The read side of a connection: frames in, requests handed to the server, answers encoded
+/// and queued for the write side. At most [`super::MAX_QUEUED_ANSWERS`] wait; past that,
+/// reading pauses until the write side catches up, which it does unless the peer stopped
+/// reading, and then the write timeout ends the connection as a slow consumer. A client
+/// connection never pauses its reading, so two peers can never wait for each other. Once the server lets go of the connection it reads
+/// nothing more, queues the answers still in flight, and then closes the queue, so that the
+/// write side sends them all before it closes the connection.
 ///
 /// Every `heartbeat` the server pings the client; a client from which nothing at all (not
 /// even the pong) arrived for a whole interval is taken for dead and its connection
 /// dropped, so a dead client is let go within twice the interval.
 ///
 /// Returns how the connection ends.
-async fn drive(
-    ws: &mut Socket,
+async fn read_side(
+    stream: &mut SplitStream<Socket>,
     inbound: &mpsc::UnboundedSender<Inbound>,
-    events: &mut EventReceiver,
+    outbox: &Outbox,
     heartbeat: std::time::Duration,
 ) -> End {
+    // Whether the server let go of the connection: read nothing more, answer what is in
+    // flight, then let the write side finish.
+    let mut letting_go = false;
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     let mut size = wire::BufferSize::default();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -102,109 +144,58 @@ async fn drive(
     // Whether anything came from the client since the last heartbeat.
     let mut heard = true;
     loop {
-        // `true` when the turn is an answer: events already queued go out before it.
-        let (first, events_first) = tokio::select! {
+        // A peer whose frames arrive faster than they are handled must not keep the write
+        // side (polled beside this one, in the same task) from its turn.
+        tokio::task::consume_budget().await;
+        if letting_go && replies.is_empty() {
+            // Closing the outbox tells the write side that nothing more comes.
+            outbox.close();
+            return std::future::pending().await;
+        }
+        let step = tokio::select! {
             biased;
             Some((id, reply)) = replies.next(), if !replies.is_empty() => {
-                (on_reply(&id, reply, &mut size), true)
+                on_reply(&id, reply, &mut size)
             }
-            message = ws.next() => {
+            () = inbound.closed(), if !letting_go => {
+                letting_go = true;
+                Step::Nothing
+            }
+            message = stream.next(), if !letting_go => {
                 heard = true;
-                match on_message(message, inbound, &mut replies, &mut size) {
-                    // The server let go of the connection: say why, if it said.
-                    Step::Close(None) if inbound.is_closed() => {
-                        (Step::Close(events.close_reason().map(close_frame)), false)
-                    }
-                    step => (step, false),
-                }
+                on_message(message, inbound, &mut replies, &mut size)
             }
-            event = events.recv() => (on_event(event, events, &mut size), false),
             _ = ticker.tick() => {
                 if !heard {
                     tracing::info!("the client answered no heartbeat: dropping its connection");
                     return End::Over;
                 }
                 heard = false;
-                (Step::Write(Message::Ping(Default::default())), false)
+                Step::Write(Message::Ping(Default::default()))
             }
         };
-        if let Err(end) = write_turn(ws, first, events_first, events, &mut replies, &mut size).await
-        {
-            return end;
+        match step {
+            Step::Write(message) => {
+                // A full queue means the write side is behind: wait for it (reading pauses)
+                // rather than queue without bound. The write side makes progress or, when
+                // the peer stopped reading, gives up at the write timeout and ends the
+                // connection, which ends this wait too.
+                outbox.push(message).await;
+            }
+            Step::Nothing => {}
+            Step::Close(frame) => return End::Close(frame),
         }
     }
-}
-
-/// Writes one turn's frame and every other event and answer already ready (events first
-/// when `events_first`), at most [`MAX_BATCH`], then flushes; `Err` when the connection
-/// ends.
-async fn write_turn(
-    ws: &mut Socket,
-    first: Step,
-    events_first: bool,
-    events: &mut EventReceiver,
-    replies: &mut FuturesUnordered<PendingReply>,
-    size: &mut wire::BufferSize,
-) -> Result<(), End> {
-    let mut budget = MAX_BATCH;
-    while events_first && budget > 0 {
-        let Some(event) = ready_event(events, size) else { break };
-        budget -= 1;
-        put(ws, event).await?;
-    }
-    let mut step = Some(first);
-    while let Some(ready) = step.take() {
-        put(ws, ready).await?;
-        budget = budget.saturating_sub(1);
-        if budget > 0 {
-            step = match ready_event(events, size) {
-                Some(event) => Some(event),
-                None => ready_reply(replies, size),
-            };
-        }
-    }
-    ws.flush().await.map_err(|_| End::Over)
 }
 
 /// How a connection ends.
-enum End {
+pub(super) enum End {
     /// It is over already (the peer went away, or a write failed).
     Over,
     /// Close it with this frame.
     Close(Option<CloseFrame>),
-}
-
-/// At most this many frames are written in one turn before flushing and reading again, so
-/// a flood of events cannot keep the peer's requests from being read.
-const MAX_BATCH: usize = 256;
-
-/// Queues one step's frame on the socket (unflushed); `Err` when the connection ends.
-async fn put(ws: &mut Socket, step: Step) -> Result<(), End> {
-    match step {
-        Step::Write(message) => ws.feed(message).await.map_err(|_| End::Over),
-        Step::Nothing => Ok(()),
-        Step::Close(frame) => Err(End::Close(frame)),
-    }
-}
-
-/// The next event that is ready without waiting, if any. The end of the events is left to
-/// the main loop, which sees it only once every answer that is ready has been written.
-fn ready_event(events: &mut EventReceiver, size: &mut wire::BufferSize) -> Option<Step> {
-    events.try_recv().ok().map(|event| on_event(Some(event), events, size))
-}
-
-/// The next answer that is ready without waiting, if any.
-fn ready_reply(
-    replies: &mut FuturesUnordered<PendingReply>,
-    size: &mut wire::BufferSize,
-) -> Option<Step> {
-    if replies.is_empty() {
-        return None;
-    }
-    match replies.next().now_or_never() {
-        Some(Some((id, reply))) => Some(on_reply(&id, reply, size)),
-        _ => None,
-    }
+    /// The peer stopped reading: close it with this frame, without waiting long for it.
+    Stalled(CloseFrame),
 }
 
 /// The server answered (or, when it is stopping, dropped) one request.
@@ -212,21 +203,6 @@ fn on_reply(id: &RawValue, reply: Option<Reply>, size: &mut wire::BufferSize) ->
     match reply {
         Some(reply) => answer(id, &reply, size),
         None => Step::Nothing,
-    }
-}
-
-/// An event for this client; `None` when the server let go of the connection (saying why,
-/// when it is shutting down).
-fn on_event(
-    event: Option<EventFrame>,
-    events: &EventReceiver,
-    size: &mut wire::BufferSize,
-) -> Step {
-    match event {
-        Some(event) => {
-            encode(size, |out| wire::encode_event(out, &event.name, &event.payload, &event.context))
-        }
-        None => Step::Close(events.close_reason().map(close_frame)),
     }
 }
 
@@ -273,12 +249,13 @@ fn on_text(
         Frame::Request { id, name, payload, context } => {
             let (reply, answer) = oneshot::channel();
             let request = RequestFrame {
+                id: 0,
                 name: Cow::Owned(name),
                 payload: Payload::Json(payload),
                 context,
                 reply,
             };
-            if inbound.send(Inbound::Request(request)).is_err() {
+            if inbound.send(Inbound::Request(Box::new(request))).is_err() {
                 return Step::Close(None);
             }
             replies.push(PendingReply { id: Some(id), answer, waker: None, cancelled: false });
@@ -291,7 +268,7 @@ fn on_text(
         Frame::Event { name, payload, context } => {
             let event =
                 EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
-            if inbound.send(Inbound::Event(event)).is_err() {
+            if inbound.send(Inbound::Event(Box::new(event))).is_err() {
                 return Step::Close(None);
             }
             Step::Nothing
