@@ -1,29 +1,30 @@
-//! Interop with the TypeScript clients: `tests/node/interop.mjs`, a Node client written
-//! against the wire protocol of the guide's TypeScript WebSocket adapter, runs against the
-//! Rust order service over `ws://` and must pass every check (typed errors with code,
-//! message and status; createOrder with its orderCreated event; getOrderById; BAD_MESSAGE,
-//! INVALID_PAYLOAD and UNKNOWN_REQUEST_TYPE answers), and against the live dashboard
-//! (its requests, its typed error, and the order events it forwards live).
+//! Interop with the TypeScript clients: `tests/node/interop.mjs` runs against the Rust order
+//! service over `ws://` and must pass every check, and against the live dashboard (its
+//! requests, its typed error, and the order events it forwards live). Its typed requests
+//! and events go through the client generated from the Rust contracts
+//! (`typescript()`, compiled with `tsc --strict`): typed errors with code, message, status
+//! and details; createOrder with its orderCreated event; a payload refused by zod before
+//! sending. A raw client of the TypeScript adapter's wire protocol sends what the generated
+//! one cannot (BAD_MESSAGE, INVALID_PAYLOAD, UNKNOWN_REQUEST_TYPE answers). Neither sends
+//! the version handshake, and the servers serve them.
 //!
-//! Needs Node and the client's dependencies: `npm ci --prefix tests/node`. Without them the
-//! test fails and says so.
+//! Needs Node and `tests/node`'s dependencies: `.ci/install` (or `npm ci --prefix tests/node`).
+//! Without them the test fails and says so.
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/typescript.rs"]
+mod typescript;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use messaging_runtime::Contract;
 use process::ChildProcess;
+use typescript::node_dir;
 
 /// Bounds the whole Node run (the client cuts itself off after 30 s).
 const RUN: Duration = Duration::from_secs(60);
-
-/// The Node client's directory.
-fn node_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
-}
 
 /// Fails with what to do when Node or the client's dependencies are missing.
 async fn require_node() {
@@ -43,12 +44,17 @@ async fn require_node() {
     );
 }
 
-/// Runs `node tests/node/interop.mjs <url> [suites]` and fails with its output unless every
-/// check passed.
-async fn run_interop(url: &str, suites: &[&str], env: &[(&str, &str)]) {
+/// Runs `node tests/node/interop.mjs <url> [suites]` with the generated clients compiled
+/// under `generated/<tag>/` and fails with its output unless every check passed.
+async fn run_interop(tag: &str, url: &str, suites: &[&str], env: &[(&str, &str)]) {
+    let contracts = [
+        contracts::order::OrderServiceContract::DESCRIPTOR,
+        contracts::dashboard::DashboardServiceContract::DESCRIPTOR,
+    ];
+    let generated = typescript::compile(tag, &contracts).await;
     let mut command = Command::new("node");
     command.current_dir(node_dir()).arg("interop.mjs").arg(url).args(suites);
-    command.envs(env.iter().copied());
+    command.envs(env.iter().copied()).env("GENERATED_DIR", generated);
     let mut node = ChildProcess::spawn("node interop.mjs", command);
     let status = node.wait_exit(RUN).await;
     let transcript = node.transcript();
@@ -77,7 +83,7 @@ async fn order_services() -> examples::Services {
 async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_order_service() {
     require_node().await;
     let services = order_services().await;
-    run_interop(services.orders.address(), &["orders"], &[]).await;
+    run_interop("interop-orders", services.orders.address(), &["orders"], &[]).await;
     services.stop().await;
 }
 
@@ -88,7 +94,8 @@ async fn a_node_client_of_the_typescript_protocol_talks_to_the_rust_dashboard() 
     let orders = services.orders.address().to_owned();
     let options = examples::dashboard::DashboardOptions::new("127.0.0.1:0", orders.clone());
     let dashboard = examples::dashboard::start(options).await.expect("the dashboard starts");
-    run_interop(dashboard.ws_address(), &["dashboard"], &[("ORDERS_URL", orders.as_str())]).await;
+    let env = [("ORDERS_URL", orders.as_str())];
+    run_interop("interop-dashboard", dashboard.ws_address(), &["dashboard"], &env).await;
     dashboard.stop().await;
     services.stop().await;
 }

@@ -7,5 +7,6 @@ fn ui() {
     cases.compile_fail("ui/event/*.rs");
     cases.compile_fail("ui/request/*.rs");
     cases.compile_fail("ui/contract/*.rs");
+    cases.compile_fail("ui/schema/*.rs");
     cases.pass("ui/pass/*.rs");
 }

@@ -17,7 +17,7 @@ pub const DEFAULT_RECENT_ORDERS: u32 = 20;
 pub const MAX_RECENT_ORDERS: u32 = 100;
 
 /// How an order was shipped, from its `orderShipped` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Shipment {
     /// The carrier.
@@ -29,7 +29,7 @@ pub struct Shipment {
 }
 
 /// One status an order reached, as the dashboard saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusStep {
     /// The status reached.
@@ -40,7 +40,7 @@ pub struct StatusStep {
 
 /// An order as the dashboard shows it: the order service's order (its fields at the top
 /// level, as the order service sends them), how it was shipped, and its status history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
     /// The order, as last fetched from the order service.
@@ -55,7 +55,7 @@ pub struct OrderView {
 }
 
 /// Figures over every order the dashboard has seen.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardStats {
     /// Orders seen.
@@ -93,7 +93,7 @@ impl DashboardStats {
 
 /// The figures changed: sent after every forwarded order event.
 #[event("statsUpdated")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsUpdated {
     /// The figures now.
@@ -108,7 +108,7 @@ pub type RecentOrders = Vec<OrderView>;
 
 /// The most recently created orders, newest first.
 #[request("getRecentOrders", response = RecentOrders)]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetRecentOrders {
     /// How many, 1 to [`MAX_RECENT_ORDERS`]; [`DEFAULT_RECENT_ORDERS`] when absent.
@@ -118,7 +118,7 @@ pub struct GetRecentOrders {
 
 /// One order the dashboard has seen, with its shipment and history.
 #[request("getOrderById", response = OrderView)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetOrderById {
     /// The order.
@@ -127,7 +127,7 @@ pub struct GetOrderById {
 
 /// The figures over every order seen.
 #[request("getDashboardStats", response = DashboardStats)]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GetDashboardStats {}
 
 /// What the dashboard can fail with.

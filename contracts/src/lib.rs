@@ -11,3 +11,26 @@ pub mod dashboard;
 pub mod order;
 pub mod product;
 pub mod user;
+
+use std::path::PathBuf;
+
+use messaging_runtime::{Contract, ContractDescriptor};
+
+/// Every contract of this crate, in the order of the guide.
+pub const ALL: [&ContractDescriptor; 4] = [
+    order::OrderServiceContract::DESCRIPTOR,
+    product::ProductServiceContract::DESCRIPTOR,
+    user::UserServiceContract::DESCRIPTOR,
+    dashboard::DashboardServiceContract::DESCRIPTOR,
+];
+
+/// The contract named `name` (as in its `#[contract(name = ..)]`).
+pub fn by_name(name: &str) -> Option<&'static ContractDescriptor> {
+    ALL.into_iter().find(|d| d.name == name)
+}
+
+/// Where the snapshot of contract `name` is committed: next to the contracts, as
+/// `contracts/src/<name>.snapshot.json`.
+pub fn snapshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src").join(format!("{name}.snapshot.json"))
+}

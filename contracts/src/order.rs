@@ -7,7 +7,7 @@ use core::fmt;
 use messaging_runtime::prelude::*;
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     /// Placed, not yet worked on.
@@ -61,7 +61,7 @@ impl fmt::Display for OrderStatus {
 }
 
 /// One line of an order, with the product's name and price at the time of ordering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderItem {
     /// The product ordered.
@@ -75,7 +75,7 @@ pub struct OrderItem {
 }
 
 /// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     /// The recipient.
@@ -93,7 +93,7 @@ pub struct Address {
 }
 
 /// An order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     /// The order id, e.g. `order-1`.
@@ -119,7 +119,7 @@ pub struct Order {
 
 /// An order was placed.
 #[event("orderCreated")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
     /// The new order.
@@ -134,7 +134,7 @@ pub struct OrderCreated {
 
 /// An order moved from one status to another.
 #[event("orderStatusChanged")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderStatusChanged {
     /// The order.
@@ -149,7 +149,7 @@ pub struct OrderStatusChanged {
 
 /// An order was handed to a carrier.
 #[event("orderShipped")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderShipped {
     /// The order.
@@ -165,7 +165,7 @@ pub struct OrderShipped {
 }
 
 /// One product and quantity in a [`CreateOrder`] request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     /// The product.
@@ -176,7 +176,7 @@ pub struct OrderLine {
 
 /// Places an order; the products are checked and reserved.
 #[request("createOrder", response = Order)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrder {
     /// Who places the order.
@@ -189,7 +189,7 @@ pub struct CreateOrder {
 
 /// Looks an order up by id.
 #[request("getOrderById", response = Order)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetOrderById {
     /// The order.
@@ -197,7 +197,7 @@ pub struct GetOrderById {
 }
 
 /// How to follow a shipment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackingInfo {
     /// The carrier's tracking number.
@@ -211,7 +211,7 @@ pub struct TrackingInfo {
 /// Moves an order to another status; with `shipped` and tracking info, `orderShipped` is
 /// published too.
 #[request("updateOrderStatus", response = Order)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOrderStatus {
     /// The order.
@@ -225,7 +225,7 @@ pub struct UpdateOrderStatus {
 
 /// Cancels a pending or processing order and releases its products.
 #[request("cancelOrder", response = Order)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelOrder {
     /// The order.

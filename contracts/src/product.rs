@@ -4,7 +4,7 @@
 use messaging_runtime::prelude::*;
 
 /// A product in the catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
     /// The product id, e.g. `p-keyboard`.
@@ -19,7 +19,7 @@ pub struct Product {
 
 /// Looks a product up by id.
 #[request("getProductById", response = Product)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetProductById {
     /// The product.
@@ -29,7 +29,7 @@ pub struct GetProductById {
 /// Takes `quantity` units out of stock for an order; answers the product with the stock
 /// left.
 #[request("reserveProduct", response = Product)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveProduct {
     /// The product.
@@ -43,7 +43,7 @@ pub struct ReserveProduct {
 /// Puts `quantity` units reserved for an order back into stock; answers the product with
 /// the stock after.
 #[request("releaseProduct", response = Product)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseProduct {
     /// The product.
@@ -56,7 +56,7 @@ pub struct ReleaseProduct {
 
 /// A product's stock went up or down.
 #[event("productStockChanged")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductStockChanged {
     /// The product.

@@ -11,7 +11,7 @@ use core::fmt;
 use messaging_runtime::prelude::*;
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id.
@@ -26,7 +26,7 @@ pub struct User {
 
 /// Creates an account.
 #[request("createUser", response = User)]
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUser {
     /// The wanted user name: 3 to 50 characters.
@@ -53,7 +53,7 @@ impl fmt::Debug for CreateUser {
 
 /// Looks a user up by id.
 #[request("getUserById", response = User)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetUserById {
     /// The user.
@@ -62,7 +62,7 @@ pub struct GetUserById {
 
 /// An account was created.
 #[event("userCreated")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct UserCreated {
     /// The new user's id.

@@ -12,6 +12,7 @@ mod error_code;
 mod errors;
 mod message;
 mod naming;
+mod unexpressed;
 
 use proc_macro::TokenStream;
 

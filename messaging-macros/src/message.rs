@@ -37,31 +37,51 @@ fn validate_message() -> TokenStream {
     }
 }
 
-/// Whether a derive path names `validator`'s `Validate`: `Validate` (the prelude's),
-/// `validator::Validate`, `messaging_runtime::validator::Validate` or
-/// `messaging_runtime::prelude::Validate`.
-fn is_validate_derive(path: &syn::Path) -> bool {
+/// Whether a derive path names `name` of crate `krate`: bare (the prelude's), or under
+/// `krate::` or `prelude::` (e.g. `Validate`, `validator::Validate`,
+/// `messaging_runtime::prelude::Validate`).
+fn names_derive(path: &syn::Path, krate: &str, name: &str) -> bool {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     match segments.as_slice() {
-        [last] => last == "Validate",
-        [.., parent, last] => last == "Validate" && (parent == "validator" || parent == "prelude"),
+        [last] => last == name,
+        [.., parent, last] => last == name && (parent == krate || parent == "prelude"),
         [] => false,
     }
 }
 
-/// Whether the attributes below ours derive `validator`'s `Validate`.
-fn derives_validate(attrs: &[syn::Attribute]) -> bool {
+/// `validator`'s `Validate`.
+fn is_validate_derive(path: &syn::Path) -> bool {
+    names_derive(path, "validator", "Validate")
+}
+
+/// `schemars`' `JsonSchema`.
+fn is_json_schema_derive(path: &syn::Path) -> bool {
+    names_derive(path, "schemars", "JsonSchema")
+}
+
+/// Whether the attributes below ours derive a trait `is_it` recognises.
+fn derives(attrs: &[syn::Attribute], is_it: fn(&syn::Path) -> bool) -> bool {
     attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
         a.parse_args_with(
             syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
         )
-        .is_ok_and(|paths| paths.iter().any(is_validate_derive))
+        .is_ok_and(|paths| paths.iter().any(is_it))
     })
+}
+
+/// Whether the attributes below ours derive `validator`'s `Validate`.
+fn derives_validate(attrs: &[syn::Attribute]) -> bool {
+    derives(attrs, is_validate_derive)
 }
 
 /// Whether a container-level `#[validate(..)]` already says `crate = ...`.
 fn names_validator_crate(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().filter(|a| a.path().is_ident("validate")).any(|a| {
+    names_crate(attrs, "validate")
+}
+
+/// Whether a container-level `#[tool(..)]` already says `crate = ...`.
+fn names_crate(attrs: &[syn::Attribute], tool: &str) -> bool {
+    attrs.iter().filter(|a| a.path().is_ident(tool)).any(|a| {
         let Ok(list) = a.meta.require_list() else { return false };
         let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
         tokens.windows(2).any(|pair| {
@@ -75,17 +95,46 @@ fn names_validator_crate(attrs: &[syn::Attribute]) -> bool {
 /// attribute gets `#[validate(crate = "::messaging_runtime::validator")]` (unless it names a
 /// crate itself), since `validator`'s derive otherwise generates `::validator::` paths that
 /// only resolve when the user's crate depends on `validator` directly.
+///
+/// Likewise a struct or enum deriving `JsonSchema` gets
+/// `#[schemars(crate = "::messaging_runtime::schemars")]`, and each `validator` rule its
+/// schema cannot express gets a warning (see `unexpressed`).
 fn emitted_item(input: TokenStream, item: Option<syn::Item>) -> TokenStream {
+    let schema_crate: syn::Attribute = syn::parse_quote!(#[schemars(crate = #SCHEMARS_PATH)]);
     match item {
-        Some(syn::Item::Struct(mut s))
-            if derives_validate(&s.attrs) && !names_validator_crate(&s.attrs) =>
+        Some(syn::Item::Struct(mut s)) => {
+            let mut changed = false;
+            if derives_validate(&s.attrs) && !names_validator_crate(&s.attrs) {
+                s.attrs.push(syn::parse_quote!(#[validate(crate = #VALIDATOR_PATH)]));
+                changed = true;
+            }
+            let mut warnings = TokenStream::new();
+            if derives(&s.attrs, is_json_schema_derive) {
+                warnings = crate::unexpressed::warnings(&s);
+                if !names_crate(&s.attrs, "schemars") {
+                    s.attrs.push(schema_crate);
+                    changed = true;
+                }
+            }
+            if changed {
+                quote!(#s #warnings)
+            } else {
+                quote!(#input #warnings)
+            }
+        }
+        Some(syn::Item::Enum(mut e))
+            if derives(&e.attrs, is_json_schema_derive) && !names_crate(&e.attrs, "schemars") =>
         {
-            s.attrs.push(syn::parse_quote!(#[validate(crate = #VALIDATOR_PATH)]));
-            quote!(#s)
+            e.attrs.push(schema_crate);
+            quote!(#e)
         }
         _ => input,
     }
 }
+
+/// The path `schemars`' derive is pointed at, so a contract crate needs no `schemars`
+/// dependency of its own for its message types.
+const SCHEMARS_PATH: &str = "::messaging_runtime::schemars";
 
 /// Rule: `#[event]` goes on a struct or an enum; `#[request]` on a struct only.
 fn target(

@@ -1,8 +1,13 @@
 //! Items the macros' generated code names by absolute path. Not a public API: it changes
 //! without notice.
 
+use crate::error::CallError;
+
 pub use crate::client::{Call, Client, EventStream, Subscription};
 pub use crate::context::MessageContext;
+pub use crate::contract::handshake::{Hello, NoError};
+pub use crate::contract::schema::{MessageSchemas, SchemaError};
+pub use crate::contract::snapshot::Snapshot;
 pub use crate::contract::{
     Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,
     Request, RequestDescriptor,
@@ -10,9 +15,18 @@ pub use crate::contract::{
 pub use crate::error::{PublishError, TransportError, WireError};
 pub use crate::server::{Broadcaster, ClientId, Context, Router, Service};
 pub use crate::validation::ValidationFailure;
+pub use schemars;
+pub use schemars::{Schema, SchemaGenerator};
 pub use serde;
 pub use serde_json;
 pub use validator;
+
+/// The artifact builders the generated `{Trait}Contract` functions call.
+pub mod artifacts {
+    pub use crate::contract::asyncapi::asyncapi;
+    pub use crate::contract::schema::json_schema;
+    pub use crate::contract::typescript::typescript;
+}
 
 pub use core::fmt::{Display, Formatter, Result as FmtResult};
 pub use core::future::Future;
@@ -111,3 +125,100 @@ impl<T: ?Sized> NoRules for &Probe<'_, T> {
         Result::Ok(())
     }
 }
+
+/// Wraps a type so that method resolution can tell whether it implements `JsonSchema`
+/// (autoref specialisation, as [`Probe`] does for `Validate`): `#[contract]` and
+/// `#[error_code]` generate
+///
+/// ```text
+/// use ::messaging_runtime::__private::{HasSchema as _, NoSchema as _};
+/// (&::messaging_runtime::__private::SchemaProbe::<T>::new()).__schema(generator)
+/// ```
+///
+/// which is `Some(schema)` for a `T: JsonSchema` and `None` otherwise, so a contract whose
+/// types derive no `JsonSchema` still compiles (its artifacts then fail with a
+/// [`SchemaError`] naming those types).
+pub struct SchemaProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> Default for SchemaProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: ?Sized> SchemaProbe<T> {
+    /// The probe for `T`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The type has a schema.
+pub trait HasSchema {
+    /// `Some` of the type's schema (a `$ref` for a named type, collected by `generator`).
+    fn __schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+}
+
+impl<T: schemars::JsonSchema + ?Sized> HasSchema for SchemaProbe<T> {
+    fn __schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
+        Option::Some(generator.subschema_for::<T>())
+    }
+}
+
+/// The type has no schema.
+pub trait NoSchema {
+    /// Always `None`.
+    fn __schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+}
+
+impl<T: ?Sized> NoSchema for &SchemaProbe<T> {
+    fn __schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
+        Option::None
+    }
+}
+
+/// The client's side of the version handshake: announces `descriptor` over `client` and
+/// fails when the server says it serves an incompatible version.
+///
+/// Only that answer fails: a server that does not know `$handshake` (an older one, or one
+/// of another library) has no opinion, and a handshake lost to the transport (no answer
+/// within [`HANDSHAKE_WAIT`], the connection dropped) leaves the connection to the client's
+/// own machinery (reconnection, call timeouts), as before the handshake existed.
+///
+/// # Errors
+/// [`TransportError::IncompatibleContract`], naming both versions.
+pub async fn handshake(
+    client: &Client,
+    descriptor: &'static ContractDescriptor,
+) -> Result<(), TransportError> {
+    let hello = Hello {
+        contract: descriptor.name.to_owned(),
+        version: descriptor.version.to_owned(),
+        hash: crate::contract::snapshot::descriptor_hash(descriptor),
+    };
+    let wait = client.default_timeout().min(HANDSHAKE_WAIT);
+    match client.call::<Hello, NoError>(hello).timeout(wait).await {
+        Ok(answer) if answer.compatible => {
+            if let Some(reason) = answer.reason {
+                tracing::warn!(contract = descriptor.name, %reason, "version handshake");
+            }
+            Ok(())
+        }
+        Ok(answer) => Err(TransportError::IncompatibleContract {
+            contract: descriptor.name.to_owned(),
+            client_version: descriptor.version.to_owned(),
+            server_version: answer.version,
+            reason: answer.reason.unwrap_or_default(),
+        }),
+        // A server from before the handshake: nothing to compare with.
+        Err(CallError::UnknownRequestType(_)) => Ok(()),
+        Err(other) => {
+            tracing::warn!(contract = descriptor.name, error = %other, "no answer to the version handshake: carrying on without it");
+            Ok(())
+        }
+    }
+}
+
+/// How long `connect` waits for the answer to the version handshake at most.
+pub const HANDSHAKE_WAIT: core::time::Duration = core::time::Duration::from_secs(5);

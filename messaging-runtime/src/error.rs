@@ -126,6 +126,18 @@ pub enum TransportError {
         /// What was wrong, and what is accepted.
         reason: String,
     },
+    /// The server does not serve a version of the contract this client was built for
+    /// (the version handshake: [`crate::contract::handshake`]).
+    IncompatibleContract {
+        /// The contract name.
+        contract: String,
+        /// The version the client was built with.
+        client_version: String,
+        /// The version the server serves; `None` when it does not serve the contract.
+        server_version: Option<String>,
+        /// Why, as the server said.
+        reason: String,
+    },
 }
 
 impl fmt::Display for TransportError {
@@ -148,6 +160,20 @@ impl fmt::Display for TransportError {
             Self::Io(m) => write!(f, "transport i/o error: {m}"),
             Self::InvalidOption { option, reason } => {
                 write!(f, "invalid option `{option}`: {reason}")
+            }
+            Self::IncompatibleContract { contract, client_version, server_version, reason } => {
+                match server_version {
+                    Some(served) => write!(
+                        f,
+                        "incompatible contract `{contract}`: this client was built for version \
+                         {client_version}, the server serves version {served}: {reason}"
+                    ),
+                    None => write!(
+                        f,
+                        "incompatible contract `{contract}`: this client was built for version \
+                         {client_version}: {reason}"
+                    ),
+                }
             }
         }
     }

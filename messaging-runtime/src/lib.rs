@@ -86,6 +86,10 @@ pub use contract::{
 };
 pub use error::{CallError, PublishError, TransportError, WireError};
 pub use messaging_macros::{contract, error_code, event, permission, request};
+/// The `schemars` crate (1.x) the contract schemas are generated with, re-exported so a
+/// type can point its derive here: `#[schemars(crate = "messaging_runtime::schemars")]`
+/// (`#[request]` and `#[event]` do that for the type they sit on).
+pub use schemars;
 pub use server::{
     Broadcaster, ClientId, ClientInfo, Context, RunningServer, ServeError, Server, ServerEvent,
     ServerRequest, Service,
@@ -101,6 +105,9 @@ pub mod prelude {
         contract, error_code, event, permission, request, CallError, Client, ConnectionStatus,
         Context, Contract, ErrorCode, Event, MessageContext, Request, Server, WireError,
     };
+    /// `schemars`' derive and trait: `#[derive(JsonSchema)]` gives a message type the JSON
+    /// Schema its contract's artifacts (JSON Schema, AsyncAPI, TypeScript, snapshots) need.
+    pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
     /// `validator`'s derive and trait: `#[derive(Validate)]` declares a message's rules.
     pub use validator::Validate;

@@ -25,12 +25,22 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
         }
 
         impl #client {
-            /// Connects to a server of this contract at `address` (e.g. `memory://orders`).
+            /// Connects to a server of this contract at `address` (e.g. `memory://orders`),
+            /// then checks with the version handshake (`$handshake`) that the server serves
+            /// a version of the contract this client can use.
             ///
             /// # Errors
-            /// When the address is malformed, its scheme has no transport, or nothing listens there.
+            /// When the address is malformed, its scheme has no transport, or nothing listens
+            /// there; `TransportError::IncompatibleContract`, naming both versions, when the
+            /// server serves an incompatible version of the contract.
             pub async fn connect(address: &str) -> #p::Result<Self, #p::TransportError> {
-                #p::Result::Ok(Self { client: #p::Client::connect(address).await? })
+                let client = #p::Client::connect(address).await?;
+                let descriptor = <#marker as #p::Contract>::DESCRIPTOR;
+                if let #p::Result::Err(error) = #p::handshake(&client, descriptor).await {
+                    client.close();
+                    return #p::Result::Err(error);
+                }
+                #p::Result::Ok(Self { client })
             }
 
             /// Wraps a client that is already connected (e.g. one built with `Client::builder()`).

@@ -73,6 +73,8 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
             }
         }
     });
+    let schemas = render_schemas(contract);
+    let artifacts = render_artifacts(&name);
     let doc = format!("The `{name}` contract ({version}) described by [`{trait_ident}`].");
     quote! {
         #[doc = #doc]
@@ -88,7 +90,79 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
                 events: &[#(#events),*],
                 requests: &[#(#requests),*],
                 errors: <#error as #p::ErrorCode>::CATALOG,
+                schemas: #schemas,
             };
+        }
+
+        impl #marker {
+            #artifacts
+        }
+    }
+}
+
+/// A fn pointer to the function that collects the schema of every message type, in
+/// descriptor order: `Some` for a type that implements `JsonSchema`, `None` otherwise (the
+/// probe decides on the concrete type, so a contract without schemas still compiles).
+fn render_schemas(contract: &Contract) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let probe = |ty: &dyn ToTokens| quote!((&#p::SchemaProbe::<#ty>::new()).__schema(__generator));
+    let requests = contract.methods.iter().map(|m| {
+        let (request, response) = (probe(&m.request), probe(&m.ok));
+        quote!((#request, #response))
+    });
+    let events = contract.args.events.iter().map(|e| probe(e));
+    let error = contract.args.error.as_ref().map(ToTokens::to_token_stream).unwrap_or_default();
+    quote! {{
+        fn __schemas(__generator: &mut #p::SchemaGenerator) -> #p::MessageSchemas {
+            #[allow(unused_imports, reason = "one of the two traits is the one that applies")]
+            use #p::{HasSchema as _, NoSchema as _};
+            #p::MessageSchemas {
+                requests: <#p::Vec<_> as ::core::convert::From<_>>::from([#(#requests),*]),
+                events: <#p::Vec<_> as ::core::convert::From<_>>::from([#(#events),*]),
+                errors: <#error as #p::ErrorCode>::param_schemas(__generator),
+            }
+        }
+        __schemas
+    }}
+}
+
+/// The artifact functions on `{Trait}Contract`.
+fn render_artifacts(name: &str) -> TokenStream {
+    let p = quote!(::messaging_runtime::__private);
+    let errors = format!(
+        "# Errors\nWhen a type of `{name}` does not derive `JsonSchema`: the error names each one."
+    );
+    quote! {
+        /// The contract's JSON Schema document (draft 2020-12): every request, response,
+        /// event and error, the shared types under `$defs`.
+        ///
+        #[doc = #errors]
+        pub fn json_schema() -> #p::Result<#p::serde_json::Value, #p::SchemaError> {
+            #p::artifacts::json_schema::<Self>()
+        }
+
+        /// The contract's AsyncAPI 3.0 document: requests as operations with their replies
+        /// (the response and the error messages), events as operations, the `ws` binding.
+        ///
+        #[doc = #errors]
+        pub fn asyncapi() -> #p::Result<#p::serde_json::Value, #p::SchemaError> {
+            #p::artifacts::asyncapi::<Self>()
+        }
+
+        /// The contract as TypeScript: zod schemas with the same constraints, their types,
+        /// the `createContract` object and a typed WebSocket client.
+        ///
+        #[doc = #errors]
+        pub fn typescript() -> #p::Result<#p::String, #p::SchemaError> {
+            #p::artifacts::typescript::<Self>()
+        }
+
+        /// The contract's snapshot: the descriptor with every schema and the hash, to commit
+        /// and compare later versions with.
+        ///
+        #[doc = #errors]
+        pub fn snapshot() -> #p::Result<#p::Snapshot, #p::SchemaError> {
+            #p::Snapshot::of::<Self>()
         }
     }
 }

@@ -293,6 +293,7 @@ fn error_code_impl(input: &Input, specs: &[Spec]) -> TokenStream {
     });
     let params = params_fn(input);
     let from_wire = from_wire_fn(input, specs);
+    let schemas = param_schemas_fn(input);
     quote! {
         #[automatically_derived]
         impl #impl_generics #p::ErrorCode for #ident #ty_generics #where_clause {
@@ -301,6 +302,30 @@ fn error_code_impl(input: &Input, specs: &[Spec]) -> TokenStream {
             fn status(&self) -> u16 { match self { #(#statuses)* } }
             #params
             #from_wire
+            #schemas
+        }
+    }
+}
+
+/// `fn param_schemas`: the JSON Schema of each field of each variant, `None` for a field
+/// type without `JsonSchema` (decided per concrete type by the probe).
+fn param_schemas_fn(input: &Input) -> TokenStream {
+    let p = private();
+    let variants = input.variants.iter().map(|variant| {
+        let fields = variant.fields.iter().map(|f| {
+            let ty = &f.ty;
+            quote! { (&#p::SchemaProbe::<#ty>::new()).__schema(__generator) }
+        });
+        quote! { <#p::Vec<_> as ::core::convert::From<_>>::from([#(#fields),*]) }
+    });
+    quote! {
+        fn param_schemas(
+            __generator: &mut #p::SchemaGenerator,
+        ) -> #p::Vec<#p::Vec<#p::Option<#p::Schema>>> {
+            #[allow(unused_imports, reason = "one of the two traits is the one that applies")]
+            use #p::{HasSchema as _, NoSchema as _};
+            let _ = &__generator;
+            <#p::Vec<_> as ::core::convert::From<_>>::from([#(#variants),*])
         }
     }
 }

@@ -18,6 +18,7 @@ use super::registry::Broadcaster;
 use super::router::{BoxFuture, Router};
 use super::ClientId;
 use super::{ServerEvent, ServerRequest};
+use crate::contract::handshake::HANDSHAKE;
 use crate::middleware::{into_wire, EventService, RequestService, Template};
 use crate::transport::{EventFrame, Reply, RequestFrame};
 
@@ -78,6 +79,12 @@ impl Connection {
         if self.in_flight.len() >= self.max_in_flight {
             tracing::debug!(client = %self.client_id, request_type = %request.name, "too many requests in flight: answered OVERLOADED");
             let _ = request.reply.send(Err(overloaded(self.max_in_flight)));
+            return;
+        }
+        if request.name == HANDSHAKE {
+            // The library's own protocol extension: answered before the gate and the
+            // layers, like the transport would answer a ping.
+            let _ = request.reply.send(self.router.handshake(request.payload));
             return;
         }
         self.seq += 1;

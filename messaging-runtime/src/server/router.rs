@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
+use crate::contract::handshake::{self, Hello, HANDSHAKE};
 use crate::contract::{ContractDescriptor, ErrorCode, Event, Request};
 use crate::error::WireError;
 use crate::payload::Payload;
@@ -136,6 +137,14 @@ impl Router {
             Some(route) => route(payload, cx),
             None => Box::pin(std::future::ready(Err(WireError::unknown_request_type(name)))),
         }
+    }
+
+    /// Answers the version handshake (`$handshake`) from the served contracts.
+    pub(crate) fn handshake(&self, payload: Payload) -> Reply {
+        let hello = payload
+            .decode_owned::<Hello>()
+            .map_err(|e| WireError::invalid_payload(HANDSHAKE, &e))?;
+        Ok(Payload::typed(handshake::answer(&self.contracts, &hello)))
     }
 
     /// The handlers for an event, or none.

@@ -1,6 +1,17 @@
-//! The traits the macros implement, and the static descriptors of a contract.
+//! The traits the macros implement, the static descriptors of a contract, and what is
+//! built from them: JSON Schemas, snapshots, the compatibility check, AsyncAPI, TypeScript
+//! and the version handshake.
+
+pub mod asyncapi;
+pub mod compat;
+pub mod handshake;
+pub mod schema;
+pub mod snapshot;
+pub mod typescript;
 
 use core::fmt::{Debug, Display};
+
+use schemars::{Schema, SchemaGenerator};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -81,6 +92,15 @@ pub trait ErrorCode: Display + Debug + Send + Sync + Sized + 'static {
     /// [`ErrorCode::CATALOG`] or the details do not decode into the variant's fields.
     fn from_wire(error: &WireError) -> Option<Self>;
 
+    /// The JSON Schema of each field of each variant (in [`ErrorCode::CATALOG`] order, the
+    /// fields in `params` order); `None` for a field type without `JsonSchema`.
+    ///
+    /// `#[error_code]` implements it; the default knows no schema.
+    fn param_schemas(generator: &mut SchemaGenerator) -> Vec<Vec<Option<Schema>>> {
+        let _ = generator;
+        Vec::new()
+    }
+
     /// The wire form: code, rendered message, status and the params as details.
     fn to_wire(&self) -> WireError {
         WireError {
@@ -124,6 +144,10 @@ pub struct ContractDescriptor {
     pub requests: &'static [RequestDescriptor],
     /// The contract's error catalog.
     pub errors: &'static [ErrorDescriptor],
+    /// The JSON Schema of every message type, in the order above, the named types they
+    /// refer to collected by the generator. Read it through [`snapshot::Snapshot`] and the
+    /// artifacts built from it; a type without `JsonSchema` yields `None`.
+    pub schemas: fn(&mut SchemaGenerator) -> schema::MessageSchemas,
 }
 
 impl ContractDescriptor {
