@@ -1,0 +1,261 @@
+//! The behaviours every transport must show, each a function of the transport's fixture.
+
+use std::future::IntoFuture;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use messaging_runtime::client::Backoff;
+use messaging_runtime::prelude::*;
+use messaging_runtime::RunningServer;
+
+use crate::contract::*;
+use crate::fixtures::Fixture;
+
+/// Every wait is bounded by this.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running server, what its service counted, and the shouts it heard.
+struct Running {
+    server: RunningServer,
+    service: Service,
+    heard: Arc<Mutex<Vec<String>>>,
+}
+
+async fn start(fixture: &Fixture, address: &str, tune: impl FnOnce(Server) -> Server) -> Running {
+    let service = Service::default();
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&heard);
+    let server = fixture.bind(address).await.expect("binds");
+    let server = tune(server)
+        .serve(ConformanceServer::new(service.clone()))
+        .on_event(move |shout: Shout, _cx| {
+            let sink = Arc::clone(&sink);
+            async move { sink.lock().expect("not poisoned").push(shout.text) }
+        })
+        .start()
+        .await
+        .expect("starts");
+    Running { server, service, heard }
+}
+
+async fn connect(fixture: &Fixture, address: &str) -> ConformanceClient {
+    let client = fixture.client().timeout(WAIT).connect(address).await.expect("connects");
+    ConformanceClient::from_client(client)
+}
+
+/// Waits, bounded, until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let reached = tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    assert!(reached.await.is_ok(), "timed out waiting until {what}");
+}
+
+pub(crate) async fn requests_in_flight_are_answered_and_matched(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    // Later requests wait less, so answers overtake each other.
+    let calls = (0..50u32)
+        .map(|i| client.echo(Echo { value: i, delay_ms: u64::from(50 - i) }).into_future());
+    let answers = tokio::time::timeout(WAIT, join_all(calls)).await.expect("all answered");
+    for (i, answer) in answers.into_iter().enumerate() {
+        assert_eq!(answer.expect("answered"), u32::try_from(i).expect("small"));
+    }
+    running.server.stop().await;
+}
+
+pub(crate) async fn contract_errors_come_back_as_the_same_variant(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let err = client.refuse(Refuse { reason: "no".into() }).await.expect_err("refused");
+    let error = err.into_contract().expect("the contract's own error");
+    assert_eq!(error, ConfError::refused("no"));
+    assert_eq!((error.code(), error.status()), ("REFUSED", 422));
+    assert_eq!(error.to_string(), "refused: no");
+    assert_eq!(error.to_wire().details, Some(serde_json::json!({ "reason": "no" })));
+    running.server.stop().await;
+}
+
+pub(crate) async fn events_reach_every_client_one_client_and_the_server(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let (one, two) = (
+        connect(fixture, running.server.address()).await,
+        connect(fixture, running.server.address()).await,
+    );
+    let (mut alphas_one, mut alphas_two) = (one.alpha(), two.alpha());
+    let mut betas_two = two.beta();
+    let events = ConformanceEvents::new(running.server.broadcaster());
+    assert_eq!(events.alpha(Alpha { n: 1 }), 2, "both clients reached");
+    for stream in [&mut alphas_one, &mut alphas_two] {
+        let got = tokio::time::timeout(WAIT, stream.recv()).await.expect("in time");
+        assert_eq!(got.map(|(e, _)| e), Some(Alpha { n: 1 }));
+    }
+    let second = two.who_am_i(WhoAmI {}).await.expect("answered");
+    let second = running.server.clients().into_iter().find(|c| c.id.as_str() == second);
+    let second = second.expect("the server lists the client").id;
+    events.publish_to(&second, Beta { n: 7 }).expect("sent to one");
+    let got = tokio::time::timeout(WAIT, betas_two.recv()).await.expect("in time");
+    assert_eq!(got.map(|(e, _)| e), Some(Beta { n: 7 }));
+    one.emit(Shout { text: "hello".into() }).expect("emitted");
+    until("the server heard the shout", || {
+        running.heard.lock().expect("not poisoned").as_slice() == ["hello"]
+    })
+    .await;
+    running.server.stop().await;
+}
+
+pub(crate) async fn events_of_one_type_keep_their_order(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let mut alphas = client.alpha();
+    let events = ConformanceEvents::new(running.server.broadcaster());
+    for n in 0..200 {
+        events.alpha(Alpha { n });
+    }
+    for n in 0..200 {
+        let got = tokio::time::timeout(WAIT, alphas.recv()).await.expect("in time");
+        assert_eq!(got.map(|(e, _)| e.n), Some(n));
+    }
+    running.server.stop().await;
+}
+
+pub(crate) async fn a_dropped_call_cancels_its_handler(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.hold(Hold { value: 1 }).await }
+    });
+    let service = running.service.clone();
+    until("the handler started", || service.started.load(Ordering::SeqCst) == 1).await;
+    call.abort();
+    until("the handler was cancelled", || service.ended.load(Ordering::SeqCst) == 1).await;
+    // The connection carries on.
+    assert_eq!(client.echo(Echo { value: 5, delay_ms: 0 }).await.expect("served"), 5);
+    running.server.stop().await;
+}
+
+pub(crate) async fn a_call_past_its_deadline_times_out_and_its_handler_is_cancelled(
+    fixture: &Fixture,
+) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let held = client.hold(Hold { value: 1 }).timeout(Duration::from_millis(200)).await;
+    assert!(matches!(held, Err(CallError::Timeout(_))), "{held:?}");
+    let service = running.service.clone();
+    until("the handler was cancelled", || service.ended.load(Ordering::SeqCst) == 1).await;
+    running.server.stop().await;
+}
+
+pub(crate) async fn a_lost_connection_fails_waiting_calls_at_once(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.hold(Hold { value: 1 }).await }
+    });
+    let service = running.service.clone();
+    until("the handler started", || service.started.load(Ordering::SeqCst) == 1).await;
+    // Dropped, not stopped: no grace period, the connection is simply gone.
+    drop(running.server);
+    let outcome = tokio::time::timeout(WAIT, call).await.expect("fails long before 60 s");
+    assert!(matches!(outcome.expect("task"), Err(CallError::Disconnected)));
+}
+
+pub(crate) async fn a_reconnecting_client_resubscribes_and_calls_again(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let address = running.server.address().to_owned();
+    let backoff = Backoff {
+        initial_delay: Duration::from_millis(10),
+        factor: 1.5,
+        max_delay: Duration::from_millis(100),
+        max_attempts: None,
+    };
+    let builder = fixture.client().timeout(WAIT).reconnect(backoff);
+    let client = ConformanceClient::from_client(builder.connect(&address).await.expect("connects"));
+    let mut alphas = client.alpha();
+    running.server.stop().await;
+    let mut status = client.inner().watch_status();
+    let lost = status.wait_for(|s| *s != ConnectionStatus::Connected);
+    tokio::time::timeout(WAIT, lost).await.expect("noticed in time").expect("status");
+    let again = start(fixture, &address, |s| s).await;
+    let back = status.wait_for(|s| *s == ConnectionStatus::Connected);
+    tokio::time::timeout(WAIT, back).await.expect("reconnected in time").expect("status");
+    let events = ConformanceEvents::new(again.server.broadcaster());
+    until("the server lists the client again", || again.server.clients().len() == 1).await;
+    events.alpha(Alpha { n: 42 });
+    let got = tokio::time::timeout(WAIT, alphas.recv()).await.expect("in time");
+    assert_eq!(got.map(|(e, _)| e.n), Some(42), "the subscription carried on");
+    assert_eq!(client.echo(Echo { value: 3, delay_ms: 0 }).await.expect("served"), 3);
+    again.server.stop().await;
+}
+
+pub(crate) async fn requests_over_the_in_flight_limit_are_overloaded(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s.max_in_flight(2)).await;
+    let client = connect(fixture, running.server.address()).await;
+    let held: Vec<_> = (0..2)
+        .map(|value| {
+            let client = client.clone();
+            tokio::spawn(async move { client.hold(Hold { value }).await })
+        })
+        .collect();
+    let service = running.service.clone();
+    until("both handlers started", || service.started.load(Ordering::SeqCst) == 2).await;
+    let third = client.hold(Hold { value: 3 }).await;
+    let Err(CallError::Internal(wire)) = third else {
+        panic!("expected OVERLOADED, got {third:?}");
+    };
+    assert_eq!((wire.code.as_str(), wire.status), ("OVERLOADED", Some(503)));
+    assert_eq!(service.started.load(Ordering::SeqCst), 2, "the handler never saw it");
+    for call in held {
+        call.abort();
+    }
+    running.server.stop().await;
+}
+
+pub(crate) async fn a_stopped_server_disconnects_its_clients_and_a_closed_client_calls_nothing(
+    fixture: &Fixture,
+) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let (staying, leaving) = (
+        connect(fixture, running.server.address()).await,
+        connect(fixture, running.server.address()).await,
+    );
+    leaving.inner().close();
+    let after = leaving.echo(Echo { value: 1, delay_ms: 0 }).await;
+    assert!(matches!(after, Err(CallError::Disconnected)), "{after:?}");
+    until("the server sees the closed client leave", || running.server.clients().len() == 1).await;
+    let mut status = staying.inner().watch_status();
+    tokio::time::timeout(WAIT, running.server.stop()).await.expect("stops in time");
+    let down = status.wait_for(|s| *s == ConnectionStatus::Disconnected);
+    tokio::time::timeout(WAIT, down).await.expect("in time").expect("status");
+}
+
+pub(crate) async fn events_of_different_types_keep_their_order(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (alphas, betas) = (Arc::clone(&seen), Arc::clone(&seen));
+    let _alpha = client.on_alpha(move |e, _| {
+        let seen = Arc::clone(&alphas);
+        async move { seen.lock().expect("not poisoned").push(format!("a{}", e.n)) }
+    });
+    let _beta = client.on_beta(move |e, _| {
+        let seen = Arc::clone(&betas);
+        async move { seen.lock().expect("not poisoned").push(format!("b{}", e.n)) }
+    });
+    let events = ConformanceEvents::new(running.server.broadcaster());
+    let mut published = Vec::new();
+    for n in 0..25 {
+        events.alpha(Alpha { n });
+        events.beta(Beta { n });
+        published.extend([format!("a{n}"), format!("b{n}")]);
+    }
+    until("every event arrived", || seen.lock().expect("not poisoned").len() == 50).await;
+    assert_eq!(*seen.lock().expect("not poisoned"), published, "in the order published");
+    running.server.stop().await;
+}
