@@ -11,11 +11,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use contracts::order::{
-    Address, CreateOrder, Order, OrderLine, OrderServiceClient, OrderStatus, TrackingInfo,
-    UpdateOrderStatus,
+    Address, CreateOrder, Order, OrderError, OrderLine, OrderServiceClient, OrderStatus,
+    TrackingInfo, UpdateOrderStatus,
 };
 use contracts::product::{GetProductById, ProductServiceClient};
-use messaging_runtime::Client;
+use messaging_runtime::{CallError, Client};
 use process::ChildProcess;
 use tokio::sync::OnceCell;
 
@@ -170,4 +170,62 @@ async fn bad_arguments_are_refused_with_a_clear_message() {
     let status = help.wait_exit(WAIT).await.expect("--help prints and exits");
     assert!(status.success(), "{}", help.transcript());
     assert!(help.seen().iter().any(|l| l.contains("--products URL")), "{}", help.transcript());
+}
+
+/// An order of one keyboard for `customer`.
+fn one_keyboard(customer: &str) -> CreateOrder {
+    CreateOrder {
+        customer_id: customer.into(),
+        items: vec![OrderLine { product_id: "p-keyboard".into(), quantity: 1 }],
+        shipping_address: Address {
+            name: "Grace Hopper".into(),
+            street: "1 Compiler Lane".into(),
+            city: "Arlington".into(),
+            state: "VA".into(),
+            postal_code: "22201".into(),
+            country: "US".into(),
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_succeed_again_once_a_killed_product_service_is_back() {
+    let (products, products_url) = start_listening("product-service", &[]).await;
+    let (mut orders, orders_url) =
+        start_listening("order-service", &["--products", &products_url]).await;
+    let client = OrderServiceClient::from_client(connect(&orders_url).await);
+    client.create_order(one_keyboard("c-before")).await.expect("served while all is up");
+
+    drop(products);
+    // While the product service is down, an order fails at once, naming the dependency.
+    let down = tokio::time::timeout(WAIT, async {
+        loop {
+            match client.create_order(one_keyboard("c-during")).await {
+                Err(CallError::Contract(OrderError::ProductServiceUnavailable { reason })) => {
+                    break reason
+                }
+                Ok(_) => panic!("an order went through with the product service killed"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    let reason = down.await.expect("the order service notices the product service is gone");
+    assert!(reason.contains(&products_url) && reason.contains("unreachable"), "{reason}");
+
+    // The product service comes back on the same address: orders go through again.
+    let mut products = start("product-service", &["--listen", &products_url]).await;
+    let first = products.next_line(WAIT).await;
+    assert_eq!(first, products_url, "listening on the same address again");
+    let back = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match client.create_order(one_keyboard("c-after")).await {
+                Ok(order) => break order,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    let order = back.await.expect("orders succeed again within seconds");
+    assert_eq!(order.status, OrderStatus::Pending);
+    orders.stop(WAIT).await;
+    products.stop(WAIT).await;
 }

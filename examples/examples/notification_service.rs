@@ -16,7 +16,7 @@ use contracts::order::{GetOrderById, OrderServiceClient};
 use examples::cli::{self, Flag, Spec};
 use examples::notification_service::SOURCE;
 use examples::NotificationService;
-use messaging_runtime::{CallError, Client, ConnectionStatus};
+use messaging_runtime::{CallError, ConnectionStatus};
 
 const SPEC: Spec = Spec {
     name: "notification-service",
@@ -42,15 +42,13 @@ async fn main() -> ExitCode {
     cli::announce(&format!(
         "notification-service: subscribed to orderCreated, orderStatusChanged, orderShipped at {address}"
     ));
-    let mut status = orders.inner().watch_status();
-    let gone = status.wait_for(|s| *s == ConnectionStatus::Disconnected);
     let code = tokio::select! {
         why = cli::stop_signal(args.switch("--exit-on-stdin-close")) => {
             cli::announce(&format!("notification-service: {why}, stopping"));
             ExitCode::SUCCESS
         }
-        _ = gone => {
-            eprintln!("notification-service: the order service at {address} went away");
+        () = report_link(&orders, address) => {
+            eprintln!("notification-service: gave up on the order service at {address}");
             ExitCode::FAILURE
         }
     };
@@ -60,11 +58,32 @@ async fn main() -> ExitCode {
     code
 }
 
+/// Says when the link to the order service goes down and comes back (it reconnects by
+/// itself, and the subscriptions carry on); returns only if the link gives up.
+async fn report_link(orders: &OrderServiceClient, address: &str) {
+    let mut status = orders.inner().watch_status();
+    loop {
+        if status.changed().await.is_err() {
+            return;
+        }
+        let now = *status.borrow_and_update();
+        match now {
+            ConnectionStatus::Reconnecting => {
+                eprintln!("notification-service: lost the order service at {address}; reconnecting")
+            }
+            ConnectionStatus::Connected => {
+                eprintln!("notification-service: reconnected to the order service at {address}");
+            }
+            ConnectionStatus::Error | ConnectionStatus::Disconnected => return,
+            _ => {}
+        }
+    }
+}
+
 /// Connects to the order service and makes one round trip, so the server has registered
 /// this connection (and will send it every event) before the service says it is ready.
 async fn connect(address: &str) -> Result<OrderServiceClient, String> {
-    let client = Client::builder()
-        .source(SOURCE)
+    let client = examples::dependency_link(SOURCE)
         .connect(address)
         .await
         .map_err(|e| format!("cannot reach the order service at {address}: {e}"))?;

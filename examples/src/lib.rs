@@ -84,12 +84,26 @@ pub async fn start_product_service(address: &str) -> Result<RunningServer, Start
     Ok(server.serve(ProductServiceServer::new(catalog)).start().await?)
 }
 
+/// How a service reaches a service it depends on: under its own name (`source`), and
+/// reconnecting for as long as it runs (after 50 ms at first, then at most every 2 s), so a
+/// dependency that restarts is used again within seconds. Meanwhile its calls fail at once
+/// with `Disconnected`, which the caller turns into an error that names the dependency.
+pub fn dependency_link(source: &str) -> messaging_runtime::client::ClientBuilder {
+    let backoff = messaging_runtime::client::Backoff {
+        initial_delay: std::time::Duration::from_millis(50),
+        factor: 2.0,
+        max_delay: std::time::Duration::from_secs(2),
+        max_attempts: None,
+    };
+    Client::builder().source(source).reconnect(backoff)
+}
+
 /// Starts the order service at `address`, using the product service at `products_address`.
 pub async fn start_order_service(
     address: &str,
     products_address: &str,
 ) -> Result<RunningServer, StartError> {
-    let products = Client::builder().source(ORDER_SERVICE_SOURCE).connect(products_address).await?;
+    let products = dependency_link(ORDER_SERVICE_SOURCE).connect(products_address).await?;
     let server = Server::bind(address).await?;
     let orders = Orders::new(
         ProductServiceClient::from_client(products),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use contracts::order::{
     GetOrderById, Order, OrderCreated, OrderServiceClient, OrderShipped, OrderStatusChanged,
 };
-use messaging_runtime::{Client, Subscription, TransportError};
+use messaging_runtime::{Subscription, TransportError};
 use tokio::sync::watch;
 
 /// The `source` the notification service's client puts in its messages.
@@ -93,7 +93,7 @@ impl NotificationService {
     /// Connects to the order service at `address` as `notification-service` and starts
     /// listening.
     pub async fn connect(address: &str) -> Result<Self, TransportError> {
-        let client = Client::builder().source(SOURCE).connect(address).await?;
+        let client = crate::dependency_link(SOURCE).connect(address).await?;
         Ok(Self::start(&OrderServiceClient::from_client(client)))
     }
 

@@ -41,6 +41,31 @@ impl Orders {
         self.orders.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Maps a failed product call for `line`: the product's own errors mean it is not
+    /// available; anything else means the product service itself failed.
+    fn not_available(&self, line: &OrderLine, error: CallError<ProductError>) -> OrderError {
+        match error {
+            CallError::Contract(
+                ProductError::ProductNotFound { .. } | ProductError::InsufficientStock { .. },
+            ) => OrderError::product_not_available(&line.product_id, line.quantity),
+            other => self.unavailable(other),
+        }
+    }
+
+    /// The product service failed; when its link is down, says so, naming it and what the
+    /// link is doing about it (reconnecting, or given up).
+    fn unavailable(&self, error: CallError<ProductError>) -> OrderError {
+        let link = self.products.inner();
+        match error {
+            CallError::Disconnected => OrderError::product_service_unavailable(format!(
+                "the product service at {} is unreachable ({})",
+                link.address(),
+                link.status()
+            )),
+            other => OrderError::product_service_unavailable(other.to_string()),
+        }
+    }
+
     fn find(&self, order_id: &str) -> Result<Order, OrderError> {
         self.lock().get(order_id).cloned().ok_or_else(|| OrderError::order_not_found(order_id))
     }
@@ -58,7 +83,7 @@ impl Orders {
                 .get_product_by_id(request)
                 .context(cx.clone())
                 .await
-                .map_err(|e| not_available(line, e))?;
+                .map_err(|e| self.not_available(line, e))?;
             if product.stock < line.quantity {
                 return Err(OrderError::product_not_available(&line.product_id, line.quantity));
             }
@@ -86,7 +111,7 @@ impl Orders {
                 order_id: order_id.to_owned(),
             };
             let reserved = self.products.reserve_product(request).context(cx.clone()).await;
-            reserved.map(|_| item.clone()).map_err(|e| not_available(&line_of(item), e))
+            reserved.map(|_| item.clone()).map_err(|e| self.not_available(&line_of(item), e))
         });
         let (reserved, failed): (Vec<_>, Vec<_>) =
             join_all(reservations).await.into_iter().partition(Result::is_ok);
@@ -113,7 +138,7 @@ impl Orders {
             self.products.release_product(request).context(cx.clone()).await
         });
         for released in join_all(releases).await {
-            released.map_err(|e| OrderError::product_service_unavailable(e.to_string()))?;
+            released.map_err(|e| self.unavailable(e))?;
         }
         Ok(())
     }
@@ -226,15 +251,4 @@ impl OrderService for Orders {
 /// The line an item was ordered with.
 fn line_of(item: &OrderItem) -> OrderLine {
     OrderLine { product_id: item.product_id.clone(), quantity: item.quantity }
-}
-
-/// Maps a failed product call for `line`: the product's own errors mean it is not
-/// available; anything else means the product service itself failed.
-fn not_available(line: &OrderLine, error: CallError<ProductError>) -> OrderError {
-    match error {
-        CallError::Contract(
-            ProductError::ProductNotFound { .. } | ProductError::InsufficientStock { .. },
-        ) => OrderError::product_not_available(&line.product_id, line.quantity),
-        other => OrderError::product_service_unavailable(other.to_string()),
-    }
 }

@@ -41,7 +41,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use contracts::order::OrderServiceClient;
-use messaging_runtime::{Client, TransportError};
+use messaging_runtime::TransportError;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -170,8 +170,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, GatewaySta
         TcpListener::bind(http_authority(&options.listen)).await.map_err(listen_error)?;
     let address = listener.local_addr().map_err(listen_error)?;
 
-    let client = Client::builder()
-        .source(SOURCE)
+    let client = crate::dependency_link(SOURCE)
         .timeout(options.timeout)
         .connect(&options.orders)
         .await
