@@ -36,6 +36,7 @@ conformance! {
     contract_errors_come_back_as_the_same_variant,
     events_reach_every_client_one_client_and_the_server,
     events_of_one_type_keep_their_order,
+    events_of_different_types_keep_their_order,
     a_dropped_call_cancels_its_handler,
     a_call_past_its_deadline_times_out_and_its_handler_is_cancelled,
     a_lost_connection_fails_waiting_calls_at_once,
@@ -43,12 +44,4 @@ conformance! {
     requests_over_the_in_flight_limit_are_overloaded,
     a_stopped_server_disconnects_its_clients_and_a_closed_client_calls_nothing,
     ]
-}
-
-// Callbacks of different event types run on tasks of their own, so a client sees the events
-// of one type in order but not the interleaving of two types (issue 11).
-conformance! {
-    known_bugs [#[ignore = "issue 11: callbacks of different event types lose their relative order"]]:
-    memory, ws, wss, tcp;
-    [events_of_different_types_keep_their_order]
 }

@@ -2,6 +2,7 @@
 
 mod builder;
 mod call;
+mod callbacks;
 mod deadlines;
 mod dispatch;
 mod pipeline;
@@ -208,7 +209,7 @@ impl Client {
         F: FnMut(E, MessageContext) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        Subscription::spawn(self.subscribe::<E>(), handler)
+        self.inner.subscriptions.on(handler)
     }
 
     /// Closes the connection: the server sees the client leave, later calls fail with

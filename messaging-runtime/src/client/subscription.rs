@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
+use super::callbacks::Lane;
 use crate::context::MessageContext;
 use crate::contract::Event;
 use crate::payload::Payload;
@@ -31,9 +31,11 @@ type ByEvent = HashMap<Cow<'static, str>, Vec<(u64, Sink)>>;
 /// ([`super::ClientBuilder::event_buffer`]).
 pub const DEFAULT_EVENT_BUFFER: usize = 1024;
 
-/// The subscribers of one client, by event name.
+/// The subscribers of one client, by event name, and its callbacks.
 pub(crate) struct Subscriptions {
     by_event: Mutex<ByEvent>,
+    /// The callbacks, run in arrival order across event types.
+    lane: Arc<Lane>,
     next_id: AtomicU64,
     /// How many events wait for one subscriber (at least 1).
     buffer: usize,
@@ -48,7 +50,9 @@ impl Default for Subscriptions {
 impl Subscriptions {
     /// Subscribers of which each buffers up to `buffer` events (0 is taken as 1).
     pub(crate) fn with_buffer(buffer: usize) -> Self {
-        Self { by_event: Mutex::default(), next_id: AtomicU64::new(0), buffer: buffer.max(1) }
+        let buffer = buffer.max(1);
+        let lane = Arc::new(Lane::new(buffer));
+        Self { by_event: Mutex::default(), lane, next_id: AtomicU64::new(0), buffer }
     }
 
     fn lock(&self) -> MutexGuard<'_, ByEvent> {
@@ -72,7 +76,10 @@ impl Subscriptions {
     /// subscriber that does not read holds the dispatcher back, and loses nothing while its
     /// stream lives). A subscriber whose stream is gone is removed.
     pub(crate) async fn deliver(&self, frame: EventFrame) {
-        let full = self.offer(frame);
+        let EventFrame { name, payload, context } = frame;
+        let payload = payload.into_shared();
+        self.lane.deliver(&name, &payload, &context).await;
+        let full = self.offer(EventFrame { name, payload, context });
         for (sink, item) in full {
             // `Err` only when the stream was dropped meanwhile; its `Drop` unsubscribed it.
             let _ = sink.send(item).await;
@@ -99,9 +106,22 @@ impl Subscriptions {
         full
     }
 
-    /// Ends every stream: the connection is gone.
+    /// Ends every stream and drops every callback: the connection is gone.
     pub(crate) fn close_all(&self) {
         self.lock().clear();
+        self.lane.clear();
+    }
+
+    /// Runs `handler` on every event of type `E`, in arrival order with the client's other
+    /// callbacks.
+    pub(crate) fn on<E, F, Fut>(&self, handler: F) -> Subscription
+    where
+        E: Event,
+        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let id = self.lane.add(handler);
+        Subscription { lane: Arc::downgrade(&self.lane), name: E::NAME, id, detached: false }
     }
 }
 
@@ -177,24 +197,13 @@ impl<E> Drop for EventStream<E> {
 #[must_use = "dropping a subscription unsubscribes at once"]
 #[derive(Debug)]
 pub struct Subscription {
-    task: Option<JoinHandle<()>>,
+    lane: Weak<Lane>,
+    name: &'static str,
+    id: u64,
+    detached: bool,
 }
 
 impl Subscription {
-    pub(crate) fn spawn<E, F, Fut>(mut stream: EventStream<E>, mut handler: F) -> Self
-    where
-        E: Event,
-        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let task = tokio::spawn(async move {
-            while let Some((event, context)) = stream.recv().await {
-                handler(event, context).await;
-            }
-        });
-        Self { task: Some(task) }
-    }
-
     /// Stops delivery now.
     pub fn unsubscribe(self) {
         drop(self);
@@ -202,14 +211,17 @@ impl Subscription {
 
     /// Keeps delivering until the connection ends, without holding a handle.
     pub fn detach(mut self) {
-        self.task = None;
+        self.detached = true;
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
+        if self.detached {
+            return;
+        }
+        if let Some(lane) = self.lane.upgrade() {
+            lane.remove(self.name, self.id);
         }
     }
 }
