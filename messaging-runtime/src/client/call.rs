@@ -108,7 +108,12 @@ enum State<'a> {
     /// Not sent yet: waiting for the client to reconnect, up to the deadline.
     Reconnecting { send: Ready<'a>, connected: Pin<Box<dyn Future<Output = bool> + Send + 'a>> },
     /// Sent; waiting for the answer or the deadline.
-    Waiting { response: Expiring<'a, Answer>, timeout: Duration },
+    Waiting {
+        client: &'a Client,
+        id: Option<u64>,
+        response: Expiring<'a, Answer>,
+        timeout: Duration,
+    },
     /// Refused before sending: the request broke the contract's rules.
     Refused(crate::validation::ValidationFailure),
     /// Answered (or failed to send).
@@ -172,15 +177,22 @@ impl<'a> Ready<'a> {
     /// connection is gone.
     fn send(self, name: &'static str) -> Option<State<'a>> {
         let Ready { client, payload, context, timeout, expiry } = self;
+        // The number of a request sent straight to the connection, which this call cancels
+        // itself; one that goes through the client's layers cancels by its reply.
+        let mut id = None;
         let answer = match &client.inner.requests {
             Some(pipeline) => {
                 let request = ClientRequest { name: Cow::Borrowed(name), payload, context };
                 Answer::piped(pipeline.get(), request)
             }
-            None => Answer::Direct(client.send_request(Cow::Borrowed(name), payload, context)?),
+            None => {
+                let reply = client.send_request(Cow::Borrowed(name), payload, context)?;
+                id = Some(reply.id());
+                Answer::Direct(reply)
+            }
         };
         let response = client.inner.deadlines.wait(answer, expiry);
-        Some(State::Waiting { response, timeout })
+        Some(State::Waiting { client, id, response, timeout })
     }
 }
 
@@ -232,16 +244,20 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }
         }
-        let State::Waiting { response, timeout, .. } = &mut this.state else {
+        let State::Waiting { client, id, response, timeout } = &mut this.state else {
             panic!("a `CallFuture` was polled after it completed");
         };
-        let timeout = *timeout;
+        let (client, id, timeout) = (*client, *id, *timeout);
         let answer = std::task::ready!(Pin::new(response).poll(cx));
         // Frees the deadline's slot (and, on a timeout, the reply channel) before decoding.
         this.state = State::Done;
         Poll::Ready(match answer {
-            // The deadline dropped the reply, which cancelled the request.
-            Err(Elapsed) => Err(CallError::Timeout(timeout)),
+            Err(Elapsed) => {
+                if let Some(id) = id {
+                    client.cancel(id);
+                }
+                Err(CallError::Timeout(timeout))
+            }
             Ok(Err(_)) => Err(CallError::Disconnected),
             // The server gave up at this call's own deadline: a timeout, as seen from here.
             Ok(Ok(Err(error))) if error.code == codes::DEADLINE_EXCEEDED => {
@@ -252,6 +268,17 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 .decode_owned::<R::Response>()
                 .map_err(|e| CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))),
         })
+    }
+}
+
+impl<R, E> Drop for CallFuture<'_, R, E> {
+    /// A call dropped while waiting tells the server to cancel its handler.
+    fn drop(&mut self) {
+        if let State::Waiting { client, id: Some(id), .. } = self.state {
+            // The reply is closed first: in process that alone cancels the handler.
+            self.state = State::Done;
+            client.cancel(id);
+        }
     }
 }
 

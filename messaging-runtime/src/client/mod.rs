@@ -285,8 +285,7 @@ impl Client {
     }
 
     /// Sends a request on the current connection under a fresh number; the reply to wait
-    /// for, which cancels the request if dropped unanswered. `None` at once while not
-    /// connected.
+    /// for. `None` at once while not connected.
     pub(crate) fn send_request(
         &self,
         name: std::borrow::Cow<'static, str>,
@@ -308,7 +307,21 @@ impl Client {
             }
             return None;
         }
-        Some(reply::PendingReply::new(id, receiver, &outbound))
+        Some(reply::PendingReply::new(id, receiver))
+    }
+
+    /// Tells the transport that the caller of request `id` stopped waiting (its reply, if
+    /// dropped, is closed already), so that the server cancels the handler.
+    pub(crate) fn cancel(&self, id: u64) {
+        if self.status() == ConnectionStatus::Connected {
+            let _ = self.outbound().send(Inbound::Cancel(id));
+        }
+    }
+
+    /// Arms `reply` to cancel its request when dropped unanswered (for a caller that does not
+    /// cancel by itself).
+    pub(crate) fn cancel_on_drop(&self, reply: reply::PendingReply) -> reply::PendingReply {
+        reply.cancel_on_drop(&self.outbound())
     }
 
     fn mark_disconnected(&self) {

@@ -131,7 +131,8 @@ impl Service<ClientRequest> for SendFrame {
         };
         let client = Client { inner };
         let ClientRequest { name, payload, context } = request;
-        let response = client.send_request(name, payload, context);
+        let response =
+            client.send_request(name, payload, context).map(|reply| client.cancel_on_drop(reply));
         Box::pin(async move {
             let Some(response) = response else {
                 return Err(Box::new(Gone) as BoxError);

@@ -11,23 +11,32 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::transport::{Inbound, Reply};
 
-/// The reply to request `id`; dropping it unanswered cancels the request.
+/// The reply to request `id`. A typed call cancels the request itself when it is dropped
+/// or times out (it knows its client: nothing to pay per call); a reply armed with
+/// [`PendingReply::cancel_on_drop`] cancels it when dropped unanswered.
 #[derive(Debug)]
 pub(crate) struct PendingReply {
     id: u64,
     receiver: oneshot::Receiver<Reply>,
-    /// The connection the request went out on, until the reply comes. Weak: a waiting call
-    /// must not keep a connection open that its client closed.
+    /// The connection the request went out on, until the reply comes, when armed. Weak: a
+    /// waiting call must not keep a connection open that its client closed.
     cancel: Option<mpsc::WeakUnboundedSender<Inbound>>,
 }
 
 impl PendingReply {
-    pub(crate) fn new(
-        id: u64,
-        receiver: oneshot::Receiver<Reply>,
-        connection: &mpsc::UnboundedSender<Inbound>,
-    ) -> Self {
-        Self { id, receiver, cancel: Some(connection.downgrade()) }
+    pub(crate) fn new(id: u64, receiver: oneshot::Receiver<Reply>) -> Self {
+        Self { id, receiver, cancel: None }
+    }
+
+    /// The number the request was sent under.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Cancels the request on `connection` if this reply is dropped unanswered.
+    pub(crate) fn cancel_on_drop(mut self, connection: &mpsc::UnboundedSender<Inbound>) -> Self {
+        self.cancel = Some(connection.downgrade());
+        self
     }
 }
 
