@@ -138,6 +138,12 @@ async fn read_side<S: FrameSocket>(
     // flight, then let the write side finish.
     let mut letting_go = false;
     let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
+    // FuturesUnordered wakes its own task whenever one poll went through every future it
+    // holds without finding one ready (its way of yielding): with a lone request in flight,
+    // that was a wake-up, and a parked worker woken to steal the task, on every request. A
+    // future that is never woken keeps the set from ever being gone through whole.
+    let (_never_sent, never) = oneshot::channel();
+    replies.push(PendingReply { id: None, answer: never, waker: None, cancelled: false });
     let mut size = wire::BufferSize::default();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -147,14 +153,14 @@ async fn read_side<S: FrameSocket>(
         // A peer whose frames arrive faster than they are handled must not keep the write
         // side (polled beside this one, in the same task) from its turn.
         tokio::task::consume_budget().await;
-        if letting_go && replies.is_empty() {
+        if letting_go && replies.len() == 1 {
             // Closing the outbox tells the write side that nothing more comes.
             outbox.close();
             return std::future::pending().await;
         }
         let step = tokio::select! {
             biased;
-            Some((id, reply)) = replies.next(), if !replies.is_empty() => {
+            Some((id, reply)) = replies.next(), if replies.len() > 1 => {
                 on_reply(&id, reply, &mut size)
             }
             () = inbound.closed(), if !letting_go => {
