@@ -18,9 +18,9 @@ use crate::report::{check, latency, print_table, Column, Figures};
 use crate::{IN_FLIGHT, ORDERS, WORKERS};
 
 /// The targets the ratios are judged against.
-const MAX_LATENCY_RATIO: f64 = 2.0;
+const MAX_LATENCY_RATIO: f64 = 1.5;
 /// The lowest throughput ratio (ours / raw) that passes.
-const MIN_THROUGHPUT_RATIO: f64 = 0.5;
+const MIN_THROUGHPUT_RATIO: f64 = 0.6;
 
 // ---------------------------------------------------------------------------------------
 // Raw in-process: tokio mpsc + oneshot carrying the same typed values
