@@ -6,6 +6,7 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
+use super::hashing::HashingPool;
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 
 use super::{AuthError, AuthProvider, Credentials, Session};
@@ -103,8 +104,11 @@ pub struct MemoryAuthProvider {
     cost: HashCost,
     users: RwLock<HashMap<String, User>>,
     sessions: Mutex<HashMap<String, OpenSession>>,
-    /// Checked against when the user is unknown, so that case takes as long as a wrong password.
-    decoy: OnceLock<Option<String>>,
+    /// Checked against when the user is unknown, so that case takes as long as a wrong
+    /// password; made on first use, in a hashing slot like any other hash.
+    decoy: Arc<OnceLock<Option<String>>>,
+    /// Where hashes run: a bounded number at once, never on a runtime worker.
+    hashing: HashingPool,
 }
 
 impl Default for MemoryAuthProvider {
@@ -137,8 +141,19 @@ impl MemoryAuthProvider {
             cost: HashCost::RECOMMENDED,
             users: RwLock::default(),
             sessions: Mutex::default(),
-            decoy: OnceLock::new(),
+            decoy: Arc::default(),
+            hashing: HashingPool::default(),
         }
+    }
+
+    /// Runs at most `slots` password hashes at once (default: one per core), each login
+    /// waiting at most `wait` for a slot ([`super::DEFAULT_HASH_WAIT`], 1 s) before it fails
+    /// with [`AuthError::Overloaded`]. Memory for hashing is bounded by `slots` times the
+    /// hash cost (19 MiB each at [`HashCost::RECOMMENDED`]).
+    #[must_use]
+    pub fn with_hashing(mut self, slots: usize, wait: Duration) -> Self {
+        self.hashing = HashingPool::new(slots, wait);
+        self
     }
 
     /// Sessions expire `ttl` after login.
@@ -237,10 +252,6 @@ impl MemoryAuthProvider {
     fn end_sessions_of(&self, username: &str) {
         lock(&self.sessions).retain(|_, s| s.username != username);
     }
-
-    fn decoy_hash(&self) -> Option<String> {
-        self.decoy.get_or_init(|| hash_password("decoy password", self.cost).ok()).clone()
-    }
 }
 
 #[async_trait::async_trait]
@@ -250,13 +261,19 @@ impl AuthProvider for MemoryAuthProvider {
             read(&self.users).get(&credentials.username).map(|u| (u.hash.clone(), u.actor.clone()));
         let (hash, actor) = match user {
             Some((hash, actor)) => (Some(hash), Some(actor)),
-            None => (self.decoy_hash(), None),
+            None => (None, None),
         };
-        let password = credentials.password;
-        let matches = match hash {
-            Some(hash) => off_the_runtime(move || password_matches(&password, &hash)).await?,
-            None => false,
-        };
+        let (password, decoy, cost) = (credentials.password, Arc::clone(&self.decoy), self.cost);
+        let matches = self
+            .hashing
+            .run(move || {
+                // An unknown user is checked against a decoy, made here on first use: the
+                // same work as a wrong password, in a hashing slot like it.
+                let decoy =
+                    || decoy.get_or_init(|| hash_password("decoy password", cost).ok()).clone();
+                hash.or_else(decoy).is_some_and(|hash| password_matches(&password, &hash))
+            })
+            .await?;
         let Some(actor) = actor.filter(|_| matches) else {
             return Err(AuthError::InvalidCredentials);
         };
@@ -286,20 +303,6 @@ impl AuthProvider for MemoryAuthProvider {
 
     async fn logout(&self, token: &str) -> Result<(), AuthError> {
         lock(&self.sessions).remove(token).map(|_| ()).ok_or(AuthError::UnknownToken)
-    }
-}
-
-/// Runs CPU-heavy work (an argon2 hash) on tokio's blocking pool when there is a runtime,
-/// so it does not stall other tasks; inline otherwise.
-async fn off_the_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AuthError> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle
-            .spawn_blocking(work)
-            .await
-            .map_err(|e| AuthError::Internal(format!("password check failed: {e}"))),
-        Err(_) => Ok(work()),
     }
 }
 

@@ -10,6 +10,7 @@
 //!   [`WireError`] (`UNAUTHENTICATED` 401, `FORBIDDEN` 403).
 
 mod access;
+mod hashing;
 mod memory;
 mod permission;
 mod permission_rule;
@@ -20,6 +21,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use access::{AccessPolicy, AccessPolicyBuilder, PolicyError};
+pub use hashing::DEFAULT_HASH_WAIT;
 pub use memory::{hash_password, Clock, HashCost, MemoryAuthProvider};
 pub use permission::{check_permission, Permission, PermissionError, PERMISSION_SHAPE};
 
@@ -181,23 +183,36 @@ pub enum AuthError {
     },
     /// The provider failed (hashing, randomness, a backing store).
     Internal(String),
+    /// Too many logins at once: every password hashing slot is taken and none came free in
+    /// time (`OVERLOADED`, 503). Try again shortly.
+    Overloaded,
+    /// Too many logins at once on one connection (`TOO_MANY_ATTEMPTS`, 429).
+    TooManyAttempts {
+        /// How long to wait before trying again, in milliseconds.
+        retry_after_ms: u64,
+    },
 }
 
 impl AuthError {
-    /// The wire code: `UNAUTHENTICATED`, `FORBIDDEN` or `INTERNAL_ERROR`.
+    /// The wire code: `UNAUTHENTICATED`, `FORBIDDEN`, `INTERNAL_ERROR`, `OVERLOADED` or
+    /// `TOO_MANY_ATTEMPTS`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Forbidden { .. } => codes::FORBIDDEN,
             Self::Internal(_) => codes::INTERNAL_ERROR,
+            Self::Overloaded => codes::OVERLOADED,
+            Self::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
             _ => codes::UNAUTHENTICATED,
         }
     }
 
-    /// The status: 401, 403 or 500.
+    /// The status: 401, 403, 500, 503 or 429.
     pub fn status(&self) -> u16 {
         match self {
             Self::Forbidden { .. } => 403,
             Self::Internal(_) => 500,
+            Self::Overloaded => 503,
+            Self::TooManyAttempts { .. } => 429,
             _ => 401,
         }
     }
@@ -211,6 +226,8 @@ impl AuthError {
             Self::ExpiredToken => "expiredToken",
             Self::Forbidden { .. } => "missingPermission",
             Self::Internal(_) => "providerFailed",
+            Self::Overloaded => "hashingBusy",
+            Self::TooManyAttempts { .. } => "tooManyLogins",
         }
     }
 
@@ -220,6 +237,9 @@ impl AuthError {
         let details = match self {
             Self::Forbidden { permission } => {
                 serde_json::json!({ "reason": self.reason(), "permission": permission })
+            }
+            Self::TooManyAttempts { retry_after_ms } => {
+                serde_json::json!({ "reason": self.reason(), "retryAfterMs": retry_after_ms })
             }
             _ => serde_json::json!({ "reason": self.reason() }),
         };
@@ -242,6 +262,13 @@ impl fmt::Display for AuthError {
                 write!(f, "permission denied: this request requires `{permission}`")
             }
             Self::Internal(m) => write!(f, "authentication failed: {m}"),
+            Self::Overloaded => f.write_str(
+                "too many logins at once: every password hashing slot is busy, try again shortly",
+            ),
+            Self::TooManyAttempts { retry_after_ms } => write!(
+                f,
+                "too many logins at once on this connection: try again in {retry_after_ms} ms"
+            ),
         }
     }
 }

@@ -21,6 +21,20 @@ impl ErrorCode for AuthError {
             variant: "Forbidden",
             params: &["reason", "permission"],
         },
+        ErrorDescriptor {
+            code: codes::OVERLOADED,
+            status: 503,
+            template: "too many logins at once: every password hashing slot is busy",
+            variant: "Overloaded",
+            params: &["reason"],
+        },
+        ErrorDescriptor {
+            code: codes::TOO_MANY_ATTEMPTS,
+            status: 429,
+            template: "too many logins at once on this connection: try again in {retryAfterMs} ms",
+            variant: "TooManyAttempts",
+            params: &["reason", "retryAfterMs"],
+        },
     ];
 
     fn code(&self) -> &'static str {
@@ -49,6 +63,11 @@ impl ErrorCode for AuthError {
             (codes::UNAUTHENTICATED, Some("missingToken")) => Some(Self::MissingToken),
             (codes::UNAUTHENTICATED, Some("unknownToken")) => Some(Self::UnknownToken),
             (codes::UNAUTHENTICATED, Some("expiredToken")) => Some(Self::ExpiredToken),
+            (codes::OVERLOADED, Some("hashingBusy")) => Some(Self::Overloaded),
+            (codes::TOO_MANY_ATTEMPTS, _) => {
+                let retry_after_ms = details.and_then(|d| d.get("retryAfterMs"))?.as_u64()?;
+                Some(Self::TooManyAttempts { retry_after_ms })
+            }
             _ => None,
         }
     }

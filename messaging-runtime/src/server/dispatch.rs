@@ -99,7 +99,7 @@ impl Connection {
                 broadcaster: self.broadcaster.clone(),
             };
             let gate = self.pipelines.gate.clone();
-            Box::pin(gated(gate, Arc::clone(&self.session), dispatch, name, payload, context))
+            Box::pin(gated(gate, self.session.clone(), dispatch, name, payload, context))
         } else {
             let context = self.context(context);
             let _entered = span.enter();

@@ -5,6 +5,7 @@
 //! the request before dispatch.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::auth::{
@@ -24,8 +25,38 @@ pub(crate) struct Gate {
     pub(crate) required: Arc<HashMap<&'static str, &'static str>>,
 }
 
-/// The token a client logged in with on this connection.
-pub(crate) type SessionSlot = Arc<Mutex<Option<String>>>;
+/// What the gate keeps per connection: the token the client logged in with, and how many of
+/// its logins are being checked right now.
+#[derive(Default, Clone)]
+pub(crate) struct SessionSlot {
+    token: Arc<Mutex<Option<String>>>,
+    logins: Arc<AtomicUsize>,
+}
+
+/// How many logins of one connection may be checked at once; one more is answered
+/// `TOO_MANY_ATTEMPTS` (429) at once, so that one connection's burst cannot take every
+/// hashing slot from the others.
+pub(crate) const MAX_LOGINS_IN_FLIGHT: usize = 2;
+
+/// How long a client told `TOO_MANY_ATTEMPTS` is asked to wait: about one password check.
+const LOGIN_RETRY_AFTER_MS: u64 = 100;
+
+/// A login being checked; counted off when dropped.
+struct LoginInFlight(Arc<AtomicUsize>);
+
+impl LoginInFlight {
+    fn start(session: &SessionSlot) -> Option<Self> {
+        let previous = session.logins.fetch_add(1, Ordering::AcqRel);
+        let guard = Self(Arc::clone(&session.logins));
+        (previous < MAX_LOGINS_IN_FLIGHT).then_some(guard)
+    }
+}
+
+impl Drop for LoginInFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// What the gate decided about one request it let through.
 #[allow(
@@ -84,12 +115,15 @@ impl Gate {
 }
 
 fn lock(session: &SessionSlot) -> std::sync::MutexGuard<'_, Option<String>> {
-    session.lock().unwrap_or_else(PoisonError::into_inner)
+    session.token.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn login(provider: &Arc<dyn AuthProvider>, session: &SessionSlot, payload: Payload) -> Reply {
     let credentials =
         payload.decode_owned::<Credentials>().map_err(|e| WireError::invalid_payload(LOGIN, &e))?;
+    let Some(_checking) = LoginInFlight::start(session) else {
+        return Err(AuthError::TooManyAttempts { retry_after_ms: LOGIN_RETRY_AFTER_MS }.into());
+    };
     let opened = provider.login(credentials).await?;
     *lock(session) = Some(opened.token.clone());
     Ok(Payload::typed(opened))

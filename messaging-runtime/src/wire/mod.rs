@@ -24,6 +24,9 @@ pub mod codes {
     pub const DEADLINE_EXCEEDED: &str = "DEADLINE_EXCEEDED";
     /// The server sheds load: too many requests at once.
     pub const OVERLOADED: &str = "OVERLOADED";
+    /// The caller tried too often or too much at once, e.g. logins on one connection (429);
+    /// `details.retryAfterMs` says when to try again.
+    pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
     /// No valid credentials: a missing, unknown or expired token, or a failed login (401).
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     /// The caller is known but lacks the permission the request requires (403).
