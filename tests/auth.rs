@@ -3,6 +3,7 @@
 //! and checks each request's declared permission before dispatch.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use messaging_runtime::auth::{AccessPolicy, AuthError, Credentials, HashCost, MemoryAuthProvider};
 use messaging_runtime::prelude::*;
@@ -205,4 +206,63 @@ async fn a_client_that_reconnects_stays_logged_in() {
     // The token travels with every request: the new server verifies it, no new login needed.
     assert_eq!(profile.who_am_i(WhoAmI {}).await.expect("still logged in"), "u-alice");
     second.stop().await;
+}
+
+#[tokio::test]
+async fn failed_logins_back_off_and_the_right_password_works_after_the_wait() {
+    let provider = MemoryAuthProvider::new().with_hash_cost(HashCost::LOW);
+    provider.add_user("alice", "alice-password", actor("u-alice", "admin")).expect("alice");
+    let throttle = messaging_runtime::server::LoginThrottle {
+        free_attempts: 3,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+    };
+    let server = Server::bind("memory://auth-throttle")
+        .await
+        .expect("binds")
+        .serve(ProfileServer::new(Arc::new(Profiles::default())))
+        .auth(provider)
+        .login_throttle(throttle)
+        .start()
+        .await
+        .expect("starts");
+    let client = Client::connect("memory://auth-throttle").await.expect("connects");
+    for attempt in 1..=4 {
+        let wrong = client.login(Credentials::new("alice", "guess")).await;
+        let err = wrong.expect_err("a wrong password").into_contract();
+        assert_eq!(err, Some(AuthError::InvalidCredentials), "attempt {attempt}");
+    }
+    // Past the free attempts: even the right password waits, and says how long.
+    let early = client.login(Credentials::new("alice", "alice-password")).await;
+    let Some(AuthError::TooManyAttempts { retry_after_ms }) =
+        early.expect_err("too soon").into_contract()
+    else {
+        panic!("expected TOO_MANY_ATTEMPTS");
+    };
+    assert!((1..=200).contains(&retry_after_ms), "{retry_after_ms}");
+    // The account is throttled for every connection, not only this one.
+    let other = Client::connect("memory://auth-throttle").await.expect("connects");
+    let elsewhere = other.login(Credentials::new("alice", "alice-password")).await;
+    assert!(matches!(
+        elsewhere.expect_err("too soon").into_contract(),
+        Some(AuthError::TooManyAttempts { .. })
+    ));
+    // After the wait the right password works again.
+    let mut logged_in = None;
+    for _ in 0..20 {
+        match client.login(Credentials::new("alice", "alice-password")).await {
+            Ok(session) => {
+                logged_in = Some(session);
+                break;
+            }
+            Err(e) => match e.into_contract() {
+                Some(AuthError::TooManyAttempts { retry_after_ms }) => {
+                    tokio::time::sleep(Duration::from_millis(retry_after_ms)).await;
+                }
+                other => panic!("expected a wait, got {other:?}"),
+            },
+        }
+    }
+    assert_eq!(logged_in.expect("logged in after the wait").actor.id, "u-alice");
+    server.stop().await;
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::throttle::{Failures, Throttle};
 use crate::auth::{
     AccessPolicy, AuthError, AuthProvider, Credentials, LogoutRequest, LOGIN, LOGOUT,
 };
@@ -23,6 +24,8 @@ pub(crate) struct Gate {
     pub(crate) policy: Option<Arc<AccessPolicy>>,
     /// The permission each request type requires, from the served contracts.
     pub(crate) required: Arc<HashMap<&'static str, &'static str>>,
+    /// How failed logins back off.
+    pub(crate) throttle: Throttle,
 }
 
 /// What the gate keeps per connection: the token the client logged in with, and how many of
@@ -31,6 +34,8 @@ pub(crate) struct Gate {
 pub(crate) struct SessionSlot {
     token: Arc<Mutex<Option<String>>>,
     logins: Arc<AtomicUsize>,
+    /// This connection's failed logins.
+    failures: Arc<Mutex<Failures>>,
 }
 
 /// How many logins of one connection may be checked at once; one more is answered
@@ -86,7 +91,9 @@ impl Gate {
     ) -> Result<Admission, WireError> {
         match (name, &self.provider) {
             (LOGIN, Some(provider)) => {
-                return Ok(Admission::Answered(login(provider, session, payload).await))
+                return Ok(Admission::Answered(
+                    login(provider, &self.throttle, session, payload).await,
+                ))
             }
             (LOGOUT, Some(provider)) => {
                 return Ok(Admission::Answered(logout(provider, session, payload).await))
@@ -114,17 +121,36 @@ impl Gate {
     }
 }
 
+fn lock_failures(session: &SessionSlot) -> std::sync::MutexGuard<'_, Failures> {
+    session.failures.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn lock(session: &SessionSlot) -> std::sync::MutexGuard<'_, Option<String>> {
     session.token.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn login(provider: &Arc<dyn AuthProvider>, session: &SessionSlot, payload: Payload) -> Reply {
+async fn login(
+    provider: &Arc<dyn AuthProvider>,
+    throttle: &Throttle,
+    session: &SessionSlot,
+    payload: Payload,
+) -> Reply {
     let credentials =
         payload.decode_owned::<Credentials>().map_err(|e| WireError::invalid_payload(LOGIN, &e))?;
+    let username = credentials.username.clone();
+    throttle.admit(&username, &lock_failures(session))?;
     let Some(_checking) = LoginInFlight::start(session) else {
         return Err(AuthError::TooManyAttempts { retry_after_ms: LOGIN_RETRY_AFTER_MS }.into());
     };
-    let opened = provider.login(credentials).await?;
+    let outcome = provider.login(credentials).await;
+    match &outcome {
+        Ok(_) => throttle.record(&username, &mut lock_failures(session), true),
+        Err(AuthError::InvalidCredentials) => {
+            throttle.record(&username, &mut lock_failures(session), false);
+        }
+        Err(_) => {}
+    }
+    let opened = outcome?;
     *lock(session) = Some(opened.token.clone());
     Ok(Payload::typed(opened))
 }

@@ -7,6 +7,7 @@ mod gate;
 mod pipeline;
 pub(crate) mod registry;
 pub(crate) mod router;
+mod throttle;
 
 use std::fmt;
 use std::future::Future;
@@ -27,6 +28,7 @@ use crate::payload::Payload;
 use crate::transport::{check_scheme, transport_for, Listener, Transport};
 
 pub use context::Context;
+pub use throttle::LoginThrottle;
 
 /// A request passing a server's pipeline, after the caller was authenticated.
 pub type ServerRequest = RequestEnvelope<Context>;
@@ -237,6 +239,15 @@ impl Server {
     #[must_use]
     pub fn auth(mut self, provider: impl AuthProvider) -> Self {
         self.gate.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// How failed logins back off (per account and per connection; see [`LoginThrottle`]).
+    /// Default: 5 free attempts, then waits from 1 s doubling up to 60 s, answered
+    /// `TOO_MANY_ATTEMPTS` (429) with `details.retryAfterMs`.
+    #[must_use]
+    pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.gate.throttle.policy = throttle;
         self
     }
 
