@@ -50,16 +50,39 @@ impl Context {
         &self.broadcaster
     }
 
-    /// A context for a call this handler makes to another service: the trace, auth,
-    /// metadata, deadline and the original `source` carry over; the id and target are
-    /// cleared and a fresh timestamp is set.
+    /// A context for a call this handler makes to another service, on this service's own
+    /// behalf: the trace (trace id, span ids), the deadline (what is left of the caller's
+    /// budget) and the original `source` carry over; the caller's credentials (token and
+    /// actor) and metadata do not, so a token given to this service works on no other. The
+    /// id and target are cleared and a fresh timestamp is set. A service calls its
+    /// dependencies with its own identity (its own client's login).
     pub fn forward(&self) -> MessageContext {
+        let message = &self.message;
         MessageContext {
             id: None,
             timestamp: Some(crate::context::now_millis()),
+            source: message.source.clone(),
             target: None,
-            ..self.message.clone()
+            auth: None,
+            metadata: std::collections::HashMap::new(),
+            trace_id: message.trace_id.clone(),
+            span_id: message.span_id.clone(),
+            parent_span_id: message.parent_span_id.clone(),
+            deadline: message.deadline,
         }
+    }
+
+    /// Like [`Context::forward`], and the caller's bearer token too, for a downstream call
+    /// that must act as the caller: ask for it only where the downstream service is meant to
+    /// see the caller's own identity (it verifies the token as any other). The actor is
+    /// never copied: the downstream service verifies the token itself.
+    pub fn forward_with_credentials(&self) -> MessageContext {
+        let mut forwarded = self.forward();
+        let token = self.message.auth.as_ref().and_then(|auth| auth.token.clone());
+        if let Some(token) = token {
+            forwarded = forwarded.with_token(token);
+        }
+        forwarded
     }
 }
 

@@ -106,6 +106,9 @@ impl Gate {
         let token = auth.token.clone().or_else(|| lock(session).clone());
         if let (Some(provider), Some(token)) = (&self.provider, token) {
             auth.actor = Some(provider.verify(&token).await.map_err(WireError::from)?);
+            // The handler sees the token it was verified by, also when the connection's
+            // session supplied it (what `Context::forward_with_credentials` passes on).
+            auth.token = Some(token);
         }
         if let Some(required) = self.required.get(name) {
             let actor = context
