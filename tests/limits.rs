@@ -276,3 +276,31 @@ async fn run_until_serves_until_its_signal_then_stops_gracefully() {
     let after = client.ping(Ping { value: 4 }).await;
     assert!(matches!(after, Err(CallError::Disconnected)), "{after:?}");
 }
+
+#[tokio::test]
+async fn a_context_with_too_much_metadata_is_refused_with_a_clear_error() {
+    for address in ["memory://limits-context", "ws://127.0.0.1:0/context"] {
+        let gate = Gate::default();
+        let server = start(address, &gate, |s| s.max_context_metadata(4, 256)).await;
+        let client = connect(server.address()).await;
+        let mut many = MessageContext::new();
+        for k in 0..5 {
+            many.metadata.insert(format!("k{k}"), serde_json::json!(1));
+        }
+        let mut large = MessageContext::new();
+        large.metadata.insert("blob".into(), serde_json::json!("x".repeat(1000)));
+        for (what, context) in [("five keys", many), ("a 1 KB value", large)] {
+            let refused = client.ping(Ping { value: 1 }).context(context).await;
+            let Err(CallError::Internal(wire)) = refused else {
+                panic!("{address}: {what}: expected CONTEXT_TOO_LARGE, got {refused:?}");
+            };
+            assert_eq!((wire.code.as_str(), wire.status), ("CONTEXT_TOO_LARGE", Some(413)));
+            assert!(wire.message.contains("at most 4 keys and 256 bytes"), "{}", wire.message);
+        }
+        let mut fine = MessageContext::new();
+        fine.metadata.insert("requestId".into(), serde_json::json!("r-1"));
+        let answer = client.ping(Ping { value: 2 }).context(fine).await;
+        assert_eq!(answer.expect("within the limits"), 2, "{address}");
+        server.stop().await;
+    }
+}

@@ -87,6 +87,10 @@ impl Connection {
             let _ = request.reply.send(self.router.handshake(request.payload));
             return;
         }
+        if let Err(too_large) = self.pipelines.gate.context_limit.check(&request.context) {
+            let _ = request.reply.send(Err(too_large));
+            return;
+        }
         self.seq += 1;
         let RequestFrame { name, payload, context, reply, .. } = request;
         let span = request_span(&name, self.seq, &self.client_id, &context);
@@ -121,6 +125,11 @@ impl Connection {
 
     /// Hands a client event to the event layers, or straight to its handlers.
     pub(super) fn on_event(&mut self, event: EventFrame) {
+        if let Err(too_large) = self.pipelines.gate.context_limit.check(&event.context) {
+            // Events have no answer: the event is dropped, and said so.
+            tracing::warn!(event = %event.name, client = %self.client_id, reason = %too_large.message, "dropped a client event");
+            return;
+        }
         if let Some(pipeline) = &self.events {
             let context = self.context(event.context);
             let envelope = ServerEvent { name: event.name, payload: event.payload, context };

@@ -26,6 +26,54 @@ pub(crate) struct Gate {
     pub(crate) required: Arc<HashMap<&'static str, &'static str>>,
     /// How failed logins back off.
     pub(crate) throttle: Throttle,
+    /// How much metadata an incoming context may carry.
+    pub(crate) context_limit: ContextLimit,
+}
+
+/// How much metadata an incoming message context may carry; see
+/// [`crate::Server::max_context_metadata`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContextLimit {
+    pub(crate) keys: usize,
+    pub(crate) bytes: usize,
+}
+
+impl Default for ContextLimit {
+    fn default() -> Self {
+        Self { keys: super::DEFAULT_MAX_CONTEXT_KEYS, bytes: super::DEFAULT_MAX_CONTEXT_BYTES }
+    }
+}
+
+impl ContextLimit {
+    /// `CONTEXT_TOO_LARGE` (413) when `context`'s metadata has more keys, or more bytes of
+    /// keys and JSON values, than allowed. Free for the usual context without metadata.
+    pub(crate) fn check(&self, context: &MessageContext) -> Result<(), WireError> {
+        let metadata = &context.metadata;
+        if metadata.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = 0usize;
+        for (key, value) in metadata {
+            bytes += key.len() + serde_json::to_string(value).map_or(0, |v| v.len());
+            if bytes > self.bytes {
+                break;
+            }
+        }
+        if metadata.len() <= self.keys && bytes <= self.bytes {
+            return Ok(());
+        }
+        let message = format!(
+            "the message context's metadata is too large: {} keys and {}{} bytes, at most {} keys and {} bytes",
+            metadata.len(),
+            if bytes > self.bytes { "over " } else { "" },
+            bytes.min(self.bytes.saturating_add(1)),
+            self.keys,
+            self.bytes
+        );
+        Err(WireError::new(crate::wire::codes::CONTEXT_TOO_LARGE, 413, message).with_details(
+            serde_json::json!({ "keys": metadata.len(), "maxKeys": self.keys, "maxBytes": self.bytes }),
+        ))
+    }
 }
 
 /// What the gate keeps per connection: the token the client logged in with, and how many of

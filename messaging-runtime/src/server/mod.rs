@@ -54,6 +54,11 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// How many requests of one connection may wait for their answer at once by default: 1024.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// How many metadata keys an incoming message context may carry by default: 64.
+pub const DEFAULT_MAX_CONTEXT_KEYS: usize = 64;
+/// How many bytes of metadata (keys and JSON values) an incoming context may carry by
+/// default: 16 KiB.
+pub const DEFAULT_MAX_CONTEXT_BYTES: usize = 16 * 1024;
 /// How many events may wait to be sent to one client by default: 1024.
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
 
@@ -239,6 +244,17 @@ impl Server {
     #[must_use]
     pub fn auth(mut self, provider: impl AuthProvider) -> Self {
         self.gate.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// How much metadata an incoming message context may carry: at most `keys` keys and
+    /// `bytes` bytes of keys and JSON values (default [`DEFAULT_MAX_CONTEXT_KEYS`], 64, and
+    /// [`DEFAULT_MAX_CONTEXT_BYTES`], 16 KiB). A request over either is answered
+    /// `CONTEXT_TOO_LARGE` (413) without reaching its handler; an event over either is
+    /// dropped with a warning.
+    #[must_use]
+    pub fn max_context_metadata(mut self, keys: usize, bytes: usize) -> Self {
+        self.gate.context_limit = gate::ContextLimit { keys, bytes };
         self
     }
 

@@ -24,6 +24,9 @@ pub mod codes {
     pub const DEADLINE_EXCEEDED: &str = "DEADLINE_EXCEEDED";
     /// The server sheds load: too many requests at once.
     pub const OVERLOADED: &str = "OVERLOADED";
+    /// The message context's metadata is over the server's limits (413); `details` says
+    /// what was found and what is allowed.
+    pub const CONTEXT_TOO_LARGE: &str = "CONTEXT_TOO_LARGE";
     /// The caller tried too often or too much at once, e.g. logins on one connection (429);
     /// `details.retryAfterMs` says when to try again.
     pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
