@@ -77,7 +77,12 @@ struct User {
 struct OpenSession {
     username: String,
     actor: Actor,
+    /// The absolute expiry: login time plus the TTL.
     expires_at: u64,
+    /// When it was opened, to find a user's oldest session.
+    opened_at: u64,
+    /// When it was last used, for the idle expiry.
+    last_seen: u64,
 }
 
 /// Users and sessions in memory: argon2id password hashes (never the passwords), random
@@ -109,6 +114,16 @@ pub struct MemoryAuthProvider {
     decoy: Arc<OnceLock<Option<String>>>,
     /// Where hashes run: a bounded number at once, never on a runtime worker.
     hashing: HashingPool,
+    /// Sessions one user may hold, and all users together.
+    limits: SessionLimits,
+}
+
+/// How many sessions may be open, and how long one may sit unused.
+#[derive(Debug, Clone, Copy)]
+struct SessionLimits {
+    per_user: usize,
+    total: usize,
+    idle: Duration,
 }
 
 impl Default for MemoryAuthProvider {
@@ -131,6 +146,38 @@ impl fmt::Debug for MemoryAuthProvider {
 impl MemoryAuthProvider {
     /// The default session lifetime: one hour.
     pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
+    /// How many sessions one user may hold by default: 10.
+    pub const DEFAULT_SESSIONS_PER_USER: usize = 10;
+    /// How many sessions may be open at once by default: 100,000.
+    pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+    /// How long a session may sit unused by default: 30 minutes.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+    /// At most `per_user` sessions per user and `total` in all (defaults 10 and 100,000):
+    /// a login past either ends the oldest session (of that user, or of all) to make room,
+    /// so a new login always succeeds and memory stays bounded.
+    #[must_use]
+    pub fn with_session_limits(mut self, per_user: usize, total: usize) -> Self {
+        self.limits.per_user = per_user.max(1);
+        self.limits.total = total.max(1);
+        self
+    }
+
+    /// A session unused for `idle` ends (default [`Self::DEFAULT_IDLE_TIMEOUT`], 30
+    /// minutes), whatever its absolute expiry ([`Self::with_ttl`]).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.limits.idle = idle;
+        self
+    }
+
+    /// Ends every session of `username` (every device, every connection); how many ended.
+    pub fn logout_all(&self, username: &str) -> usize {
+        let mut sessions = lock(&self.sessions);
+        let before = sessions.len();
+        sessions.retain(|_, s| s.username != username);
+        before - sessions.len()
+    }
 
     /// No users yet; sessions last [`Self::DEFAULT_TTL`]; passwords hashed at
     /// [`HashCost::RECOMMENDED`]; the system clock.
@@ -143,6 +190,11 @@ impl MemoryAuthProvider {
             sessions: Mutex::default(),
             decoy: Arc::default(),
             hashing: HashingPool::default(),
+            limits: SessionLimits {
+                per_user: Self::DEFAULT_SESSIONS_PER_USER,
+                total: Self::DEFAULT_MAX_SESSIONS,
+                idle: Self::DEFAULT_IDLE_TIMEOUT,
+            },
         }
     }
 
@@ -281,28 +333,58 @@ impl AuthProvider for MemoryAuthProvider {
         let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let expires_at = (self.clock)().saturating_add(ttl_ms);
         self.purge_expired();
-        lock(&self.sessions).insert(
-            token.clone(),
-            OpenSession { username: credentials.username, actor: actor.clone(), expires_at },
-        );
+        let now = (self.clock)();
+        let mut sessions = lock(&self.sessions);
+        make_room(&mut sessions, &credentials.username, self.limits);
+        let session = OpenSession {
+            username: credentials.username,
+            actor: actor.clone(),
+            expires_at,
+            opened_at: now,
+            last_seen: now,
+        };
+        sessions.insert(token.clone(), session);
+        drop(sessions);
         Ok(Session { token, actor, expires_at })
     }
 
     async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
         let now = (self.clock)();
         let mut sessions = lock(&self.sessions);
-        match sessions.get(token) {
+        let idle_ms = u64::try_from(self.limits.idle.as_millis()).unwrap_or(u64::MAX);
+        match sessions.get_mut(token) {
             None => Err(AuthError::UnknownToken),
-            Some(s) if now >= s.expires_at => {
+            Some(s) if now >= s.expires_at || now.saturating_sub(s.last_seen) >= idle_ms => {
                 sessions.remove(token);
                 Err(AuthError::ExpiredToken)
             }
-            Some(s) => Ok(s.actor.clone()),
+            Some(s) => {
+                s.last_seen = now;
+                Ok(s.actor.clone())
+            }
         }
     }
 
     async fn logout(&self, token: &str) -> Result<(), AuthError> {
         lock(&self.sessions).remove(token).map(|_| ()).ok_or(AuthError::UnknownToken)
+    }
+}
+
+/// Ends the oldest sessions of `username` while it holds as many as allowed, then the oldest
+/// of all while the store is full, so that one more fits.
+fn make_room(sessions: &mut HashMap<String, OpenSession>, username: &str, limits: SessionLimits) {
+    let oldest = |sessions: &HashMap<String, OpenSession>, of: Option<&str>| {
+        let candidates = sessions.iter().filter(|(_, s)| of.is_none_or(|u| s.username == u));
+        candidates.min_by_key(|(_, s)| s.opened_at).map(|(token, _)| token.clone())
+    };
+    while sessions.values().filter(|s| s.username == username).count() >= limits.per_user {
+        let Some(token) = oldest(sessions, Some(username)) else { break };
+        sessions.remove(&token);
+    }
+    while sessions.len() >= limits.total {
+        let Some(token) = oldest(sessions, None) else { break };
+        tracing::warn!(max = limits.total, "the session store is full: ended the oldest session");
+        sessions.remove(&token);
     }
 }
 

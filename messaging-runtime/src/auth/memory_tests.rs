@@ -103,3 +103,60 @@ async fn replacing_or_removing_a_user_ends_their_sessions() {
     assert!(auth.remove_user("alice"));
     assert_eq!(auth.verify(&session.token).await, Err(AuthError::UnknownToken));
 }
+
+#[tokio::test]
+async fn a_login_past_the_per_user_cap_ends_that_users_oldest_session() {
+    let (auth, now) = provider(Duration::from_secs(3600));
+    let auth = auth.with_session_limits(2, 100);
+    let login = || auth.login(Credentials::new("alice", "s3cret-pass"));
+    let first = login().await.expect("first");
+    now.fetch_add(10, Ordering::SeqCst);
+    let second = login().await.expect("second");
+    now.fetch_add(10, Ordering::SeqCst);
+    let third = login().await.expect("third");
+    assert_eq!(auth.session_count(), 2, "capped at 2 for one user");
+    assert_eq!(auth.verify(&first.token).await, Err(AuthError::UnknownToken), "the oldest ended");
+    assert!(auth.verify(&second.token).await.is_ok());
+    assert!(auth.verify(&third.token).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_total_cap_ends_the_oldest_session_of_anyone() {
+    let (auth, now) = provider(Duration::from_secs(3600));
+    let auth = auth.with_session_limits(10, 2);
+    auth.add_user("bob", "b0b-password", actor("bob", &[])).expect("hashes");
+    let alice = auth.login(Credentials::new("alice", "s3cret-pass")).await.expect("alice");
+    now.fetch_add(10, Ordering::SeqCst);
+    let bob = auth.login(Credentials::new("bob", "b0b-password")).await.expect("bob");
+    now.fetch_add(10, Ordering::SeqCst);
+    let again = auth.login(Credentials::new("bob", "b0b-password")).await.expect("bob again");
+    assert_eq!(auth.session_count(), 2);
+    assert_eq!(auth.verify(&alice.token).await, Err(AuthError::UnknownToken));
+    assert!(auth.verify(&bob.token).await.is_ok() && auth.verify(&again.token).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_use_keeps_one_alive() {
+    let (auth, now) = provider(Duration::from_secs(3600));
+    let auth = auth.with_idle_timeout(Duration::from_secs(60));
+    let used = auth.login(Credentials::new("alice", "s3cret-pass")).await.expect("logs in");
+    let idle = auth.login(Credentials::new("alice", "s3cret-pass")).await.expect("logs in");
+    now.fetch_add(40_000, Ordering::SeqCst);
+    assert!(auth.verify(&used.token).await.is_ok(), "used after 40 s");
+    now.fetch_add(40_000, Ordering::SeqCst);
+    assert!(auth.verify(&used.token).await.is_ok(), "used again 40 s later: still alive");
+    assert_eq!(auth.verify(&idle.token).await, Err(AuthError::ExpiredToken), "80 s unused");
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_one_user() {
+    let (auth, _) = provider(Duration::from_secs(3600));
+    auth.add_user("bob", "b0b-password", actor("bob", &[])).expect("hashes");
+    let a1 = auth.login(Credentials::new("alice", "s3cret-pass")).await.expect("alice");
+    let a2 = auth.login(Credentials::new("alice", "s3cret-pass")).await.expect("alice");
+    let bob = auth.login(Credentials::new("bob", "b0b-password")).await.expect("bob");
+    assert_eq!(auth.logout_all("alice"), 2);
+    assert_eq!(auth.verify(&a1.token).await, Err(AuthError::UnknownToken));
+    assert_eq!(auth.verify(&a2.token).await, Err(AuthError::UnknownToken));
+    assert!(auth.verify(&bob.token).await.is_ok(), "other users keep theirs");
+}
