@@ -10,6 +10,7 @@
 
 mod client;
 mod client_write;
+mod listener;
 mod outbox;
 mod pending;
 mod server;
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 pub(crate) use client::start as start_client;
+pub(crate) use listener::{listen, spawn_listener};
 pub(crate) use server::{close, close_frame, serve_socket};
 
 use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerLink};

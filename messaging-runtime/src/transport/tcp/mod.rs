@@ -16,7 +16,6 @@ use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::codec::Framed;
 
@@ -123,16 +122,10 @@ impl Transport for TcpTransport {
 
     async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError> {
         let authority = parse(address)?;
-        let listener = TcpListener::bind(authority).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::AddrInUse => TransportError::AddressInUse(address.to_owned()),
-            _ => TransportError::Io(format!("cannot listen on `{authority}`: {e}")),
-        })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
-        let (links, incoming) = mpsc::unbounded_channel();
-        let acceptor = tokio::spawn(accept_loop(listener, self.clone(), links));
-        Ok(Box::new(TcpListenerLink { address: format!("tcp://{local}"), incoming, acceptor }))
+        let (listener, local) = engine::listen(address, authority).await?;
+        let transport = self.clone();
+        let address = format!("tcp://{local}");
+        Ok(engine::spawn_listener(address, |links| accept_loop(listener, transport, links)))
     }
 
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
@@ -194,28 +187,5 @@ async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-    }
-}
-
-struct TcpListenerLink {
-    address: String,
-    incoming: mpsc::UnboundedReceiver<ServerLink>,
-    acceptor: JoinHandle<()>,
-}
-
-#[async_trait]
-impl Listener for TcpListenerLink {
-    async fn accept(&mut self) -> Option<ServerLink> {
-        self.incoming.recv().await
-    }
-
-    fn local_addr(&self) -> String {
-        self.address.clone()
-    }
-}
-
-impl Drop for TcpListenerLink {
-    fn drop(&mut self) {
-        self.acceptor.abort();
     }
 }

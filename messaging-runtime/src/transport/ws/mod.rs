@@ -26,13 +26,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::engine;
-use super::{ClientLink, Listener, ServerLink, Transport};
+use super::{ClientLink, Listener, Transport};
 use crate::error::TransportError;
 use stream::{buffered, Buffered};
 
@@ -281,45 +279,15 @@ impl Transport for WsTransport {
     async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError> {
         let (authority, path) = parse(address, self.scheme())?;
         let accepting = self.accepting(address)?;
-        let listener = TcpListener::bind(authority).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::AddrInUse => TransportError::AddressInUse(address.to_owned()),
-            _ => TransportError::Io(format!("cannot listen on `{authority}`: {e}")),
-        })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| TransportError::Io(format!("cannot read the bound address: {e}")))?;
-        let (links, incoming) = mpsc::unbounded_channel();
-        let acceptor = tokio::spawn(accept::accept_loop(listener, Arc::new(accepting), links));
+        let (listener, local) = engine::listen(address, authority).await?;
         let address = format!("{}://{local}{path}", self.scheme());
-        Ok(Box::new(WsListener { address, incoming, acceptor }))
+        let accepting = Arc::new(accepting);
+        Ok(engine::spawn_listener(address, |links| accept::accept_loop(listener, accepting, links)))
     }
 
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
         let (authority, _) = parse(address, self.scheme())?;
         let stream = stream::dial(address, authority, self.tls.as_ref()).await?;
         client::connect(address, stream, self.config(), self.options()).await
-    }
-}
-
-struct WsListener {
-    address: String,
-    incoming: mpsc::UnboundedReceiver<ServerLink>,
-    acceptor: JoinHandle<()>,
-}
-
-#[async_trait]
-impl Listener for WsListener {
-    async fn accept(&mut self) -> Option<ServerLink> {
-        self.incoming.recv().await
-    }
-
-    fn local_addr(&self) -> String {
-        self.address.clone()
-    }
-}
-
-impl Drop for WsListener {
-    fn drop(&mut self) {
-        self.acceptor.abort();
     }
 }
