@@ -96,7 +96,9 @@ fn policy() -> AccessPolicy {
 
 fn code<E: std::fmt::Debug>(err: &CallError<E>) -> String {
     match err {
-        CallError::Internal(wire) => wire.code.clone(),
+        CallError::Internal(wire)
+        | CallError::Unauthenticated(wire)
+        | CallError::Forbidden(wire) => wire.code.clone(),
         other => format!("{other:?}"),
     }
 }
@@ -109,6 +111,7 @@ async fn login_checks_the_password_and_the_session_carries_the_verified_actor() 
         client.inner().login(Credentials::new("alice", "guess")).await.expect_err("refused");
     assert!(matches!(wrong, CallError::Contract(AuthError::InvalidCredentials)), "{wrong:?}");
     let anonymous = client.who_am_i(WhoAmI {}).await.expect_err("needs a login");
+    assert!(matches!(anonymous, CallError::Unauthenticated(_)), "its own variant: {anonymous:?}");
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
     let session =
         client.inner().login(Credentials::new("alice", "alice-password")).await.expect("logs in");
@@ -128,7 +131,7 @@ async fn a_missing_permission_is_forbidden_and_the_handler_never_runs() {
     assert_eq!(bob.who_am_i(WhoAmI {}).await.expect("viewers may read"), "u-bob");
     let err =
         bob.change_setting(ChangeSetting { value: "dark".into() }).await.expect_err("forbidden");
-    let CallError::Internal(wire) = err else { panic!("expected FORBIDDEN") };
+    let CallError::Forbidden(wire) = err else { panic!("expected FORBIDDEN") };
     assert_eq!((wire.code.as_str(), wire.status), ("FORBIDDEN", Some(403)));
     assert!(profiles.changed.lock().expect("changed").is_empty(), "the handler was not called");
     let alice = ProfileClient::connect(server.address()).await.expect("connects");

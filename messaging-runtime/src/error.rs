@@ -27,6 +27,12 @@ pub enum CallError<E> {
     Validation(crate::validation::ValidationFailure),
     /// The server failed with an error that is not in the contract (details in the wire error).
     Internal(WireError),
+    /// The request needs a verified caller and had none: no token, or an unknown or expired
+    /// one (`UNAUTHENTICATED`, 401). Log in and try again.
+    Unauthenticated(WireError),
+    /// The verified caller lacks the permission the request requires (`FORBIDDEN`, 403;
+    /// `details.permission` names it).
+    Forbidden(WireError),
 }
 
 impl<E: ErrorCode> CallError<E> {
@@ -38,6 +44,8 @@ impl<E: ErrorCode> CallError<E> {
         match error.code.as_str() {
             codes::UNKNOWN_REQUEST_TYPE => Self::UnknownRequestType(error.message),
             codes::INVALID_PAYLOAD => Self::InvalidPayload(error.message),
+            codes::UNAUTHENTICATED => Self::Unauthenticated(error),
+            codes::FORBIDDEN => Self::Forbidden(error),
             codes::VALIDATION_ERROR => {
                 match crate::validation::ValidationFailure::from_wire(&error) {
                     Some(failure) => Self::Validation(failure),
@@ -78,6 +86,8 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
             Self::UnknownRequestType(m) | Self::InvalidPayload(m) => f.write_str(m),
             Self::Validation(failure) => fmt::Display::fmt(failure, f),
             Self::Internal(e) => write!(f, "internal error: {e}"),
+            Self::Unauthenticated(e) => write!(f, "not authenticated: {}", e.message),
+            Self::Forbidden(e) => write!(f, "forbidden: {}", e.message),
         }
     }
 }

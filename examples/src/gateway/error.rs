@@ -108,7 +108,9 @@ impl ApiError {
             CallError::UnknownRequestType(message) => {
                 Self::new(StatusCode::NOT_IMPLEMENTED, codes::UNKNOWN_REQUEST_TYPE, message)
             }
-            CallError::Internal(wire) => {
+            CallError::Internal(wire)
+            | CallError::Unauthenticated(wire)
+            | CallError::Forbidden(wire) => {
                 let status = wire.status.unwrap_or(500);
                 Self::from_wire(WireError { status: Some(status), ..wire })
             }

@@ -66,7 +66,9 @@ fn wire_error<E: ErrorCode>(error: CallError<E>) -> WireError {
         CallError::Contract(e) => e.to_wire(),
         // Refused by the client before sending, or answered so by the server.
         CallError::Validation(failure) => failure.to_wire(),
-        CallError::Internal(wire) => wire,
+        CallError::Internal(wire)
+        | CallError::Unauthenticated(wire)
+        | CallError::Forbidden(wire) => wire,
         CallError::Timeout(after) => {
             WireError::new("TIMEOUT", 504, format!("no answer within {} ms", after.as_millis()))
         }
