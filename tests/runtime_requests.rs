@@ -181,7 +181,7 @@ async fn the_builders_source_is_the_default() {
 }
 
 #[tokio::test]
-async fn forwarded_contexts_keep_trace_auth_and_metadata() {
+async fn forwarded_contexts_keep_the_trace_and_deadline_not_the_token_or_metadata() {
     let first = start("rt-relay-1", Probe::default()).await;
     let second = start("rt-relay-2", Probe::default()).await;
     let client = connect(first.address()).await;
@@ -193,8 +193,10 @@ async fn forwarded_contexts_keep_trace_auth_and_metadata() {
     let seen = client.relay(Relay { address: second.address().into() }).context(cx).await;
     let seen = seen.expect("the relay answers");
     assert_eq!(seen.trace_id.as_deref(), Some("trace-2"));
-    assert_eq!(seen.token.as_deref(), Some("t"));
-    assert_eq!(seen.metadata.get("k"), Some(&serde_json::json!("v")));
+    assert_eq!(seen.source.as_deref(), Some("gateway"));
+    // The caller's credentials and metadata stay with the first service (issue 12's rule).
+    assert_eq!(seen.token, None);
+    assert!(seen.metadata.is_empty(), "{:?}", seen.metadata);
     assert!(seen.has_deadline);
     let error = client.relay(Relay { address: "memory://rt-relay-nowhere".into() }).await;
     let error =
@@ -366,4 +368,20 @@ async fn stopping_the_server_disconnects_calls_in_flight_and_after() {
     tokio::time::timeout(WAIT, disconnected).await.expect("in time").expect("status is watched");
     let after = client.sleep(Sleep { millis: 0 }).await;
     assert!(matches!(after, Err(CallError::Disconnected)), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_zero_timeout_and_a_zero_event_buffer_are_refused_like_the_builders_other_options() {
+    let server = start("requests-zero-options", Probe::default()).await;
+    let client = connect("memory://requests-zero-options").await;
+    let refused = client.sleep(Sleep { millis: 0 }).timeout(Duration::ZERO).await;
+    let Err(CallError::Internal(wire)) = refused else {
+        panic!("expected INVALID_OPTION, got {refused:?}")
+    };
+    assert_eq!((wire.code.as_str(), wire.status), ("INVALID_OPTION", Some(400)));
+    assert_eq!(wire.message, "invalid option `timeout`: must be more than zero, found 0 s");
+    let built = Client::builder().event_buffer(0).connect("memory://requests-zero-options").await;
+    let Err(err) = built else { panic!("a zero event buffer is refused") };
+    assert_eq!(err.to_string(), "invalid option `event_buffer`: must be at least 1, found 0");
+    server.stop().await;
 }

@@ -230,6 +230,9 @@ impl ClientBuilder {
         if self.timeout.is_zero() {
             return invalid("timeout", "must be more than zero, found 0 s".to_owned());
         }
+        if self.event_buffer == 0 {
+            return invalid("event_buffer", "must be at least 1, found 0".to_owned());
+        }
         let Some(backoff) = &self.reconnect else { return Ok(()) };
         if backoff.initial_delay.is_zero() {
             let reason = "must be more than zero, found 0 s".to_owned();

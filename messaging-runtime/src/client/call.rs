@@ -12,7 +12,7 @@ use super::pipeline::Answer;
 use super::{Client, ConnectionStatus};
 use crate::context::MessageContext;
 use crate::contract::{ErrorCode, Request};
-use crate::error::{codes, CallError};
+use crate::error::{codes, CallError, WireError};
 use crate::middleware::ClientRequest;
 use crate::payload::Payload;
 
@@ -71,6 +71,15 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
                 return CallFuture { state: State::Refused(failure), types: PhantomData };
             }
         }
+        if timeout.is_some_and(|t| t.is_zero()) {
+            // Refused as the client builder refuses a zero timeout: it could never be met.
+            let wire = WireError::new(
+                codes::INVALID_OPTION,
+                400,
+                "invalid option `timeout`: must be more than zero, found 0 s",
+            );
+            return CallFuture { state: State::Invalid(wire), types: PhantomData };
+        }
         // Boxing the request here rather than on the first poll keeps `CallFuture` free of
         // `R`, so it is `Unpin` whatever `R` is; nothing is sent until the first poll.
         let payload = Payload::typed(request);
@@ -116,6 +125,8 @@ enum State<'a> {
     },
     /// Refused before sending: the request broke the contract's rules.
     Refused(crate::validation::ValidationFailure),
+    /// Refused before sending: an option of the call cannot work.
+    Invalid(WireError),
     /// Answered (or failed to send).
     Done,
 }
@@ -136,7 +147,7 @@ impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
             State::Start { .. } => "not sent",
             State::Reconnecting { .. } => "waiting for the connection",
             State::Waiting { .. } => "waiting",
-            State::Refused(_) => "refused",
+            State::Refused(_) | State::Invalid(_) => "refused",
             State::Done => "done",
         };
         f.debug_struct("CallFuture").field("state", &state).finish_non_exhaustive()
@@ -218,6 +229,12 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if let State::Invalid(_) = this.state {
+            let State::Invalid(wire) = std::mem::replace(&mut this.state, State::Done) else {
+                unreachable!("matched just above")
+            };
+            return Poll::Ready(Err(CallError::Internal(wire)));
+        }
         if let State::Refused(_) = this.state {
             let State::Refused(failure) = std::mem::replace(&mut this.state, State::Done) else {
                 unreachable!("matched just above")

@@ -27,6 +27,8 @@ pub mod codes {
     /// The message context's metadata is over the server's limits (413); `details` says
     /// what was found and what is allowed.
     pub const CONTEXT_TOO_LARGE: &str = "CONTEXT_TOO_LARGE";
+    /// An option of a call cannot work, e.g. a zero timeout (400); refused before sending.
+    pub const INVALID_OPTION: &str = "INVALID_OPTION";
     /// The caller tried too often or too much at once, e.g. logins on one connection (429);
     /// `details.retryAfterMs` says when to try again.
     pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
