@@ -9,36 +9,11 @@ use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::WsTransport;
 use tokio::net::TcpListener;
 
+#[path = "support/pinger.rs"]
+pub mod pinger;
+use pinger::{One, Ping, PingerClient, PingerServer};
+
 const BEAT: Duration = Duration::from_millis(50);
-
-/// Pings.
-#[request("ping", response = u8)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ping {}
-
-/// Unused.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum PingError {
-    /// Unused.
-    #[error(status = 500, message = "unused")]
-    Unused,
-}
-
-/// Answers pings.
-#[contract(name = "pinger", version = "1.0.0", error = PingError)]
-pub trait Pinger {
-    /// Answers 1.
-    async fn ping(&self, req: Ping) -> Result<u8, PingError>;
-}
-
-struct One;
-
-impl Pinger for One {
-    async fn ping(&self, _req: Ping) -> Result<u8, PingError> {
-        Ok(1)
-    }
-}
 
 fn short_heartbeat() -> WsTransport {
     WsTransport::new().heartbeat(BEAT)
