@@ -3,7 +3,7 @@
 
 use crate::error::CallError;
 
-pub use crate::client::{Call, Client, EventStream, Subscription};
+pub use crate::client::{Call, Client, ClientBuilder, EventStream, Subscription};
 pub use crate::context::MessageContext;
 pub use crate::contract::handshake::{Hello, NoError};
 pub use crate::contract::schema::{MessageSchemas, SchemaError};

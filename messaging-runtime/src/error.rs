@@ -33,6 +33,9 @@ pub enum CallError<E> {
     /// The verified caller lacks the permission the request requires (`FORBIDDEN`, 403;
     /// `details.permission` names it).
     Forbidden(WireError),
+    /// No server serves the request right now (`NO_RESPONDERS`, 503): over `nats://`,
+    /// nobody subscribes to the request's subject. Reported at once, not at the timeout.
+    NoResponders(WireError),
 }
 
 impl<E: ErrorCode> CallError<E> {
@@ -46,6 +49,7 @@ impl<E: ErrorCode> CallError<E> {
             codes::INVALID_PAYLOAD => Self::InvalidPayload(error.message),
             codes::UNAUTHENTICATED => Self::Unauthenticated(error),
             codes::FORBIDDEN => Self::Forbidden(error),
+            codes::NO_RESPONDERS => Self::NoResponders(error),
             codes::VALIDATION_ERROR => {
                 match crate::validation::ValidationFailure::from_wire(&error) {
                     Some(failure) => Self::Validation(failure),
@@ -88,6 +92,7 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
             Self::Internal(e) => write!(f, "internal error: {e}"),
             Self::Unauthenticated(e) => write!(f, "not authenticated: {}", e.message),
             Self::Forbidden(e) => write!(f, "forbidden: {}", e.message),
+            Self::NoResponders(e) => f.write_str(&e.message),
         }
     }
 }

@@ -7,6 +7,8 @@ mod cases;
 pub mod certificate;
 pub mod contract;
 mod fixtures;
+#[path = "../support/nats.rs"]
+pub mod nats_server;
 
 /// Instantiates every case for every transport: `all::memory::requests_...`, `all::ws::...`
 macro_rules! conformance {
@@ -31,7 +33,7 @@ macro_rules! conformance {
 }
 
 conformance! {
-    all []: memory, ws, wss, tcp;
+    all []: memory, ws, wss, tcp, nats;
     [requests_in_flight_are_answered_and_matched,
     contract_errors_come_back_as_the_same_variant,
     events_reach_every_client_one_client_and_the_server,

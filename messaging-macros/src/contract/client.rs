@@ -34,8 +34,20 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
             /// there; `TransportError::IncompatibleContract`, naming both versions, when the
             /// server serves an incompatible version of the contract.
             pub async fn connect(address: &str) -> #p::Result<Self, #p::TransportError> {
-                let client = #p::Client::connect(address).await?;
+                Self::connect_with(#p::Client::builder(), address).await
+            }
+
+            /// Connects like [`Self::connect`], with the options of `builder` (timeouts,
+            /// reconnection, layers); the builder is told which contract it calls.
+            ///
+            /// # Errors
+            /// As [`Self::connect`].
+            pub async fn connect_with(
+                builder: #p::ClientBuilder,
+                address: &str,
+            ) -> #p::Result<Self, #p::TransportError> {
                 let descriptor = <#marker as #p::Contract>::DESCRIPTOR;
+                let client = builder.contract(descriptor.name).connect(address).await?;
                 if let #p::Result::Err(error) = #p::handshake(&client, descriptor).await {
                     client.close();
                     return #p::Result::Err(error);

@@ -31,6 +31,7 @@ pub struct ClientBuilder {
     wait_for_connection: bool,
     event_buffer: usize,
     transport: Option<OwnTransport>,
+    contract: Option<String>,
 }
 
 /// A transport given to one client.
@@ -55,6 +56,7 @@ impl ClientBuilder {
             wait_for_connection: false,
             event_buffer: DEFAULT_EVENT_BUFFER,
             transport: None,
+            contract: None,
         }
     }
 
@@ -158,6 +160,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The contract this client calls, by name (`order-service`). Transports that route by
+    /// contract rather than by address need it: over `nats://` the contract name is part of
+    /// every subject. Generated clients (`{Trait}Client::connect`) set it themselves; an
+    /// untyped client over `memory://`, `ws://` or `tcp://` does not need it.
+    #[must_use]
+    pub fn contract(mut self, name: impl Into<String>) -> Self {
+        self.contract = Some(name.into());
+        self
+    }
+
     /// Connects to a server at `address`.
     ///
     /// # Errors
@@ -174,7 +186,7 @@ impl ClientBuilder {
             None => transport_for(address),
         };
         let link = match transport {
-            Ok(transport) => transport.connect(address).await,
+            Ok(transport) => transport.connect_to(address, self.contract.as_deref()).await,
             Err(e) => Err(e),
         };
         let link = link.inspect_err(|_| {
@@ -193,6 +205,7 @@ impl ClientBuilder {
                 address: address.to_owned(),
                 transport: own,
                 backoff,
+                contract: self.contract.clone(),
             }),
         ));
         let deadlines = Arc::new(Deadlines::default());

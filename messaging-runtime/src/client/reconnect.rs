@@ -78,12 +78,14 @@ pub(crate) struct Redial {
     pub(crate) transport: Option<Arc<dyn Transport>>,
     /// How long to wait between attempts, and how many to make.
     pub(crate) backoff: Backoff,
+    /// The contract the client calls, when it said ([`super::ClientBuilder::contract`]).
+    pub(crate) contract: Option<String>,
 }
 
 /// Tries to connect to `address` again, waiting between attempts as `backoff` says.
 /// `Err` with the last failure once the attempts are used up.
 pub(crate) async fn reconnect(redial: &Redial) -> Result<ClientLink, TransportError> {
-    let Redial { address, transport, backoff } = redial;
+    let Redial { address, transport, backoff, contract } = redial;
     let mut seed = jitter_seed();
     let mut attempt = 0;
     loop {
@@ -92,7 +94,7 @@ pub(crate) async fn reconnect(redial: &Redial) -> Result<ClientLink, TransportEr
             .as_ref()
             .map_or_else(|| transport_for(address), |t| Ok(Arc::clone(t)))
         {
-            Ok(transport) => transport.connect(address).await,
+            Ok(transport) => transport.connect_to(address, contract.as_deref()).await,
             Err(e) => Err(e),
         };
         match outcome {

@@ -54,6 +54,7 @@ pub(super) async fn accept_loop(
             () = &mut stopping => break,
         }
     }
+    listener.close().await;
     drop(listener);
     let drained = tokio::time::timeout(limits.shutdown_grace, async {
         while connections.join_next().await.is_some() {}
@@ -84,14 +85,15 @@ async fn serve_connection(
     max_in_flight: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ServerLink { mut inbound, outbound, peer, registered } = link;
+    let ServerLink { mut inbound, outbound, peer, registered, sessions } = link;
     let client_id = registry.add(peer, outbound.clone());
     if let Some(registered) = registered {
         // The client may have given up connecting already; it then leaves at once.
         let _ = registered.send(());
     }
     let broadcaster = Broadcaster::new(Arc::clone(&registry));
-    let mut connection = Connection::new(router, pipelines, client_id, broadcaster, max_in_flight);
+    let mut connection =
+        Connection::new(router, pipelines, client_id, broadcaster, max_in_flight, sessions);
     tracing::debug!(client = %connection.client_id, "client connected");
     // One `closed` future for the whole connection: it registers with the channel once
     // rather than once per turn of the loop.

@@ -51,6 +51,7 @@ impl Connection {
         client_id: ClientId,
         broadcaster: Broadcaster,
         max_in_flight: usize,
+        sessions: bool,
     ) -> Self {
         Self {
             requests: pipelines.requests.as_ref().map(Template::get),
@@ -59,7 +60,7 @@ impl Connection {
             pipelines,
             client_id,
             broadcaster,
-            session: SessionSlot::default(),
+            session: if sessions { SessionSlot::default() } else { SessionSlot::unbound() },
             max_in_flight,
             seq: 0,
             in_flight: FuturesUnordered::new(),

@@ -78,12 +78,32 @@ impl ContextLimit {
 
 /// What the gate keeps per connection: the token the client logged in with, and how many of
 /// its logins are being checked right now.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub(crate) struct SessionSlot {
     token: Arc<Mutex<Option<String>>>,
     logins: Arc<AtomicUsize>,
     /// This connection's failed logins.
     failures: Arc<Mutex<Failures>>,
+    /// False where the link is not one client's own (a broker): a login is not bound to it.
+    binds: bool,
+}
+
+impl Default for SessionSlot {
+    fn default() -> Self {
+        Self {
+            token: Arc::default(),
+            logins: Arc::default(),
+            failures: Arc::default(),
+            binds: true,
+        }
+    }
+}
+
+impl SessionSlot {
+    /// A slot that never holds a login: each request must carry its own token.
+    pub(crate) fn unbound() -> Self {
+        Self { binds: false, ..Self::default() }
+    }
 }
 
 /// How many logins of one connection may be checked at once; one more is answered
@@ -202,7 +222,9 @@ async fn login(
         Err(_) => {}
     }
     let opened = outcome?;
-    *lock(session) = Some(opened.token.clone());
+    if session.binds {
+        *lock(session) = Some(opened.token.clone());
+    }
     Ok(Payload::typed(opened))
 }
 

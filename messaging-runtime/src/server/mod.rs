@@ -99,6 +99,9 @@ pub enum ServeError {
         /// What was wrong, and what is accepted.
         reason: String,
     },
+    /// The transport could not announce the served contracts (over `nats://`: a subject the
+    /// broker refused, or a name that cannot be part of a subject).
+    Transport(TransportError),
 }
 
 impl fmt::Display for ServeError {
@@ -111,6 +114,7 @@ impl fmt::Display for ServeError {
             Self::InvalidLimit { limit, reason } => {
                 write!(f, "invalid server limit `{limit}`: {reason}")
             }
+            Self::Transport(e) => write!(f, "the transport could not announce the server: {e}"),
         }
     }
 }
@@ -343,13 +347,22 @@ impl Server {
         self.check_limits()?;
         let address = self.listener.local_addr();
         let contracts = self.router.contracts().iter().map(|c| c.name).collect::<Vec<_>>();
-        tracing::info!(%address, ?contracts, "server started");
         let broadcaster = self.broadcaster();
+        let mut listener = self.listener;
+        let reserved: &[&'static str] = if self.gate.provider.is_some() {
+            &[crate::contract::handshake::HANDSHAKE, crate::auth::LOGIN, crate::auth::LOGOUT]
+        } else {
+            &[crate::contract::handshake::HANDSHAKE]
+        };
+        let served =
+            self.router.contracts().iter().map(|c| served(c, reserved)).collect::<Vec<_>>();
+        listener.announce(&served).await.map_err(ServeError::Transport)?;
+        tracing::info!(%address, ?contracts, "server started");
         let router = Arc::new(self.router);
         let pipelines = Arc::new(self.layers.build(&router, self.gate));
         let (shutdown, stopping) = watch::channel(false);
         let acceptor = tokio::spawn(connection::accept_loop(
-            self.listener,
+            listener,
             router,
             pipelines,
             Arc::clone(&self.registry),
@@ -363,6 +376,28 @@ impl Server {
             acceptor: Some(acceptor),
             shutdown,
         })
+    }
+}
+
+/// What a transport needs to know of a served contract.
+/// The reserved requests the server answers itself (`$handshake`, `$login`, ...) are listed
+/// with the contract's own, after them.
+fn served(
+    descriptor: &'static crate::contract::ContractDescriptor,
+    reserved: &[&'static str],
+) -> crate::transport::ServedContract {
+    crate::transport::ServedContract {
+        name: descriptor.name.to_owned(),
+        version: descriptor.version.to_owned(),
+        hash: crate::contract::snapshot::descriptor_hash(descriptor),
+        requests: descriptor
+            .requests
+            .iter()
+            .map(|r| r.name)
+            .chain(reserved.iter().copied())
+            .map(str::to_owned)
+            .collect(),
+        events: descriptor.events.iter().map(|e| e.name.to_owned()).collect(),
     }
 }
 

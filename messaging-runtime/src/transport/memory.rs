@@ -78,8 +78,13 @@ impl Transport for MemoryTransport {
         let (registered, ready) = oneshot::channel();
         // Kept only until the server answers, to read why it refused, if it did.
         let answer = outbound.clone();
-        let link =
-            ServerLink { inbound, outbound, peer: String::new(), registered: Some(registered) };
+        let link = ServerLink {
+            inbound,
+            outbound,
+            peer: String::new(),
+            registered: Some(registered),
+            sessions: true,
+        };
         acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
         // The server registers the client before it is handed back, so no broadcast made
         // after `connect` returns can miss it.

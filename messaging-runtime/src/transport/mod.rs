@@ -8,6 +8,7 @@
 
 mod engine;
 pub mod memory;
+pub mod nats;
 mod queue;
 pub mod tcp;
 pub mod ws;
@@ -103,6 +104,11 @@ pub struct ServerLink {
     /// the server refuses the client; [`EventSender::close_reason`] then tells why (for
     /// example [`CloseReason::TooManyConnections`]), or nothing when the server is gone.
     pub registered: Option<oneshot::Sender<()>>,
+    /// Whether a `$login` on this link authenticates the link's later requests that carry
+    /// no token: true where the link is one client's own connection (a socket, a channel).
+    /// False where anyone could claim the link (a broker, whose clients name themselves in a
+    /// header): every request must then carry its token.
+    pub sessions: bool,
 }
 
 /// Accepts connections for a server.
@@ -118,6 +124,38 @@ pub trait Listener: Send {
     fn fanout(&self) -> Option<Arc<dyn Fanout>> {
         None
     }
+    /// Tells the listener which contracts its server serves, once, when the server starts
+    /// and before the first [`Listener::accept`]. A socket transport needs nothing of it (the
+    /// default does nothing); a broker transport subscribes to each request's subject and
+    /// registers the service for discovery.
+    ///
+    /// # Errors
+    /// What the transport could not set up (a subscription the broker refused, a name that
+    /// cannot be part of a subject); the server then does not start.
+    async fn announce(&mut self, contracts: &[ServedContract]) -> Result<(), TransportError> {
+        let _ = contracts;
+        Ok(())
+    }
+    /// Stops taking new clients and requests, when the server stops; the listener is dropped
+    /// right after. Over a socket, dropping closes the listening socket (the default does
+    /// nothing more); a broker transport unsubscribes and waits until the broker knows, so
+    /// that the next request goes to another replica (or fails `NO_RESPONDERS`) at once.
+    async fn close(&mut self) {}
+}
+
+/// A contract a server serves, as a transport sees it: names only, no types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedContract {
+    /// The contract name, e.g. `order-service`.
+    pub name: String,
+    /// The contract version, `major.minor.patch`.
+    pub version: String,
+    /// The hash of the contract's descriptor (what the version handshake compares).
+    pub hash: String,
+    /// The wire names of the requests it answers, in declaration order.
+    pub requests: Vec<String>,
+    /// The wire names of the events it publishes, in declaration order.
+    pub events: Vec<String>,
 }
 
 /// Reaches every client of a listener with one publish: what a broker transport offers, so
@@ -138,6 +176,18 @@ pub trait Transport: Send + Sync + 'static {
     async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError>;
     /// Connects to a server listening at `address`.
     async fn connect(&self, address: &str) -> Result<ClientLink, TransportError>;
+    /// Connects to a server of contract `contract` at `address`. A transport that routes by
+    /// contract rather than by address (a broker: many services behind one address) needs
+    /// the name; the default ignores it and calls [`Transport::connect`]. Generated clients
+    /// (`{Trait}Client::connect`) and [`crate::client::ClientBuilder::contract`] pass it.
+    async fn connect_to(
+        &self,
+        address: &str,
+        contract: Option<&str>,
+    ) -> Result<ClientLink, TransportError> {
+        let _ = contract;
+        self.connect(address).await
+    }
 }
 
 /// The transports found by scheme: the built-in ones, registered like any other when the
@@ -150,6 +200,7 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
             ws::transport(),
             ws::secure_transport(),
             tcp::transport(),
+            nats::transport(),
         ])
     })
 }

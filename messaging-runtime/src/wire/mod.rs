@@ -39,6 +39,13 @@ pub mod codes {
     /// The payload broke a rule declared on its type (status 400); `details.fields` lists
     /// every failing field (see [`crate::validation::ValidationFailure::to_wire`]).
     pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+    /// Nothing serves the request: over a broker, no server subscribes to its subject
+    /// (503). It fails at once, not at the timeout.
+    pub const NO_RESPONDERS: &str = "NO_RESPONDERS";
+    /// The server that took the request stopped before it answered (503). A Rust client over
+    /// a broker reports it as `CallError::Disconnected`, as a socket transport reports a
+    /// connection lost under a waiting call.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
 }
 
 /// An error as it travels on the wire: `{code, message, status, details}`.

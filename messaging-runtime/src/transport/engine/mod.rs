@@ -83,6 +83,7 @@ pub(crate) async fn register(
         outbound: server_outbound,
         peer,
         registered: Some(registered),
+        sessions: true,
     };
     if links.send(link).is_err() {
         return Registration::Gone;

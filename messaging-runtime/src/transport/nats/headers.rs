@@ -1,0 +1,231 @@
+//! The message context in NATS headers, and the form of an error reply. One header per
+//! field, so that `nats req` and any NATS client can read and write them:
+//!
+//! | header                 | context field                         |
+//! |------------------------|---------------------------------------|
+//! | `Mb-Client`            | the client's id (see the module docs) |
+//! | `Mb-Request-Id`        | the client's number for the request   |
+//! | `Mb-Message-Id`        | `id`                                  |
+//! | `Mb-Timestamp`         | `timestamp` (ms since the Unix epoch) |
+//! | `Mb-Source`            | `source`                              |
+//! | `Mb-Target`            | `target`                              |
+//! | `Mb-Trace-Id`          | `traceId`                             |
+//! | `Mb-Span-Id`           | `spanId`                              |
+//! | `Mb-Parent-Span-Id`    | `parentSpanId`                        |
+//! | `Mb-Deadline-Ms`       | the deadline, as milliseconds left    |
+//! | `Mb-Auth-Token`        | `auth.token`                          |
+//! | `Mb-Metadata`          | `metadata`, as one JSON object        |
+//!
+//! An actor never travels: the server decides who is calling from the token. A message
+//! with no headers at all has an empty context.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_nats::HeaderMap;
+
+use crate::context::{Auth, MessageContext};
+use crate::wire::{codes, WireError};
+
+pub(crate) const CLIENT: &str = "Mb-Client";
+pub(crate) const REQUEST_ID: &str = "Mb-Request-Id";
+const MESSAGE_ID: &str = "Mb-Message-Id";
+const TIMESTAMP: &str = "Mb-Timestamp";
+const SOURCE: &str = "Mb-Source";
+const TARGET: &str = "Mb-Target";
+const TRACE_ID: &str = "Mb-Trace-Id";
+const SPAN_ID: &str = "Mb-Span-Id";
+const PARENT_SPAN_ID: &str = "Mb-Parent-Span-Id";
+const DEADLINE_MS: &str = "Mb-Deadline-Ms";
+const AUTH_TOKEN: &str = "Mb-Auth-Token";
+const METADATA: &str = "Mb-Metadata";
+/// ADR-32's error headers: the error's message and its status.
+pub(crate) const SERVICE_ERROR: &str = "Nats-Service-Error";
+pub(crate) const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+
+/// Writes `context` into `headers`.
+///
+/// # Errors
+/// `BAD_MESSAGE` naming the field when a text field holds a line break or another control
+/// character, which a header cannot carry.
+pub(crate) fn write_context(
+    headers: &mut HeaderMap,
+    context: &MessageContext,
+) -> Result<(), WireError> {
+    let texts = [
+        (MESSAGE_ID, "id", &context.id),
+        (SOURCE, "source", &context.source),
+        (TARGET, "target", &context.target),
+        (TRACE_ID, "traceId", &context.trace_id),
+        (SPAN_ID, "spanId", &context.span_id),
+        (PARENT_SPAN_ID, "parentSpanId", &context.parent_span_id),
+    ];
+    for (header, field, value) in texts {
+        if let Some(value) = value {
+            insert_text(headers, header, field, value)?;
+        }
+    }
+    if let Some(token) = context.auth.as_ref().and_then(|a| a.token.as_ref()) {
+        insert_text(headers, AUTH_TOKEN, "auth.token", token)?;
+    }
+    if let Some(timestamp) = context.timestamp {
+        headers.insert(TIMESTAMP, timestamp.to_string());
+    }
+    if let Some(deadline) = context.deadline {
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis();
+        headers.insert(DEADLINE_MS, left.to_string());
+    }
+    if !context.metadata.is_empty() {
+        // JSON escapes every control character, so the object is always one line.
+        let json = serde_json::to_string(&context.metadata).map_err(|e| {
+            WireError::new(codes::BAD_MESSAGE, 400, format!("metadata is not JSON: {e}"))
+        })?;
+        headers.insert(METADATA, json);
+    }
+    Ok(())
+}
+
+fn insert_text(
+    headers: &mut HeaderMap,
+    header: &'static str,
+    field: &str,
+    value: &str,
+) -> Result<(), WireError> {
+    if value.chars().any(char::is_control) {
+        let message = format!(
+            "context field `{field}` contains a control character (a line break?), which a NATS \
+             header cannot carry; expected printable text"
+        );
+        return Err(WireError::new(codes::BAD_MESSAGE, 400, message));
+    }
+    headers.insert(header, value);
+    Ok(())
+}
+
+/// Reads the context out of `headers` (`None`: an empty context).
+///
+/// # Errors
+/// `BAD_MESSAGE` naming the header when one holds a value of the wrong form.
+pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext, WireError> {
+    let mut context = MessageContext::default();
+    let Some(headers) = headers else { return Ok(context) };
+    let text = |name: &str| headers.get(name).map(|v| v.as_str().to_owned());
+    context.id = text(MESSAGE_ID);
+    context.source = text(SOURCE);
+    context.target = text(TARGET);
+    context.trace_id = text(TRACE_ID);
+    context.span_id = text(SPAN_ID);
+    context.parent_span_id = text(PARENT_SPAN_ID);
+    if let Some(token) = text(AUTH_TOKEN) {
+        context.auth = Some(Auth { token: Some(token), actor: None });
+    }
+    if let Some(value) = headers.get(TIMESTAMP) {
+        context.timestamp = Some(number(TIMESTAMP, value.as_str())?);
+    }
+    if let Some(value) = headers.get(DEADLINE_MS) {
+        let left = Duration::from_millis(number(DEADLINE_MS, value.as_str())?);
+        context.deadline = Instant::now().checked_add(left);
+    }
+    if let Some(value) = headers.get(METADATA) {
+        context.metadata = serde_json::from_str(value.as_str())
+            .map_err(|e| bad_header(METADATA, &format!("{e}; expected one JSON object")))?;
+    }
+    Ok(context)
+}
+
+fn number(header: &str, value: &str) -> Result<u64, WireError> {
+    value.trim().parse().map_err(|_| {
+        bad_header(header, &format!("`{value}` is not a whole number of milliseconds"))
+    })
+}
+
+fn bad_header(header: &str, reason: &str) -> WireError {
+    WireError::new(codes::BAD_MESSAGE, 400, format!("header `{header}` is malformed: {reason}"))
+}
+
+/// Milliseconds since the Unix epoch, for events' timestamps.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The headers of an error reply: ADR-32's `Nats-Service-Error` (the message, on one line)
+/// and `Nats-Service-Error-Code` (the status, 500 when the error has none).
+pub(crate) fn error_headers(error: &WireError) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let message: String =
+        error.message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    headers.insert(SERVICE_ERROR, message);
+    headers.insert(SERVICE_ERROR_CODE, error.status.unwrap_or(500).to_string());
+    headers
+}
+
+/// Reads an error reply: the wire error in the body, or, from a service that is not ours,
+/// one made of ADR-32's headers. `None` when the reply is not an error.
+pub(crate) fn read_error(headers: Option<&HeaderMap>, body: &[u8]) -> Option<WireError> {
+    let code = headers?.get(SERVICE_ERROR_CODE)?;
+    if let Ok(error) = serde_json::from_slice::<WireError>(body) {
+        return Some(error);
+    }
+    let message = headers
+        .and_then(|h| h.get(SERVICE_ERROR))
+        .map_or_else(|| "the service answered an error".to_owned(), |v| v.as_str().to_owned());
+    let status = code.as_str().trim().parse().ok();
+    Some(WireError { code: codes::INTERNAL_ERROR.into(), message, status, details: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_survives_the_headers() {
+        let mut context = MessageContext {
+            source: Some("tests".into()),
+            trace_id: Some("t-1".into()),
+            span_id: Some("s-1".into()),
+            timestamp: Some(42),
+            deadline: Some(Instant::now() + Duration::from_secs(5)),
+            ..MessageContext::default()
+        };
+        context.metadata.insert("tenant".into(), serde_json::json!({"id": 7}));
+        context.auth = Some(Auth { token: Some("tok".into()), actor: None });
+        let mut headers = HeaderMap::new();
+        write_context(&mut headers, &context).expect("writes");
+        let read = read_context(Some(&headers)).expect("reads");
+        assert_eq!(read.source, context.source);
+        assert_eq!(read.trace_id, context.trace_id);
+        assert_eq!(read.metadata, context.metadata);
+        assert_eq!(read.auth, context.auth);
+        assert_eq!(read.timestamp, Some(42));
+        let left = read.deadline.expect("deadline").duration_since(Instant::now());
+        assert!(left > Duration::from_secs(3) && left <= Duration::from_secs(5), "{left:?}");
+    }
+
+    #[test]
+    fn bad_headers_and_fields_are_named() {
+        let mut headers = HeaderMap::new();
+        headers.insert(DEADLINE_MS, "soon");
+        let err = read_context(Some(&headers)).expect_err("refused");
+        assert!(err.message.contains("`Mb-Deadline-Ms`"), "{}", err.message);
+        let context =
+            MessageContext { trace_id: Some("a\r\nX-Evil: 1".into()), ..MessageContext::default() };
+        let err = write_context(&mut HeaderMap::new(), &context).expect_err("refused");
+        assert!(err.message.contains("`traceId`"), "{}", err.message);
+        assert_eq!(read_context(None).expect("empty"), MessageContext::default());
+    }
+
+    #[test]
+    fn error_replies_read_back_as_sent_or_from_adr32_headers() {
+        let error = WireError::new("ORDER_NOT_FOUND", 404, "order o-1 not found\nat all");
+        let headers = error_headers(&error);
+        assert_eq!(headers.get(SERVICE_ERROR_CODE).map(|v| v.as_str()), Some("404"));
+        assert_eq!(
+            headers.get(SERVICE_ERROR).map(|v| v.as_str()),
+            Some("order o-1 not found at all")
+        );
+        let body = serde_json::to_vec(&error).expect("json");
+        assert_eq!(read_error(Some(&headers), &body), Some(error));
+        let foreign = read_error(Some(&headers), b"").expect("an error");
+        assert_eq!((foreign.status, foreign.code.as_str()), (Some(404), codes::INTERNAL_ERROR));
+        assert_eq!(read_error(None, b"{}"), None);
+    }
+}

@@ -1,0 +1,270 @@
+//! `nats://host:port`: services behind a NATS broker. Only the address changes:
+//! `Server::bind("nats://127.0.0.1:4222")` and `OrderServiceClient::connect("nats://127.0.0.1:4222")`;
+//! the contract's name picks the subjects ([`subjects`] has the table). Start the same
+//! server three times and the three replicas share the load (a queue group); a client never
+//! learns how many there are, and a request nobody serves fails at once (`NO_RESPONDERS`).
+//!
+//! - Requests: the body is the request's JSON payload as is, the context travels in headers
+//!   ([`headers`] has the table). A success reply's body is the response JSON; an error
+//!   reply carries ADR-32's `Nats-Service-Error` and `Nats-Service-Error-Code` headers and
+//!   the wire error `{code, message, status, details}` as its body.
+//! - Every server registers each contract it serves as an ADR-32 service (`$SRV.PING`,
+//!   `$SRV.INFO`, `$SRV.STATS`; `service.rs`), so the `nats` CLI and every NATS library
+//!   discover it.
+//! - Events: a broadcast is one publish on the event's subject, whatever the number of
+//!   subscribers.
+//! - Identity: there is no socket per client. A client names itself with a random id in the
+//!   `Mb-Client` header; the server keeps one link per id (for events to that client, its
+//!   cancels, its in-flight limit) and drops it when the client says goodbye or after it was
+//!   idle for [`NatsTransport::link_idle`]. Since anyone could write any id, a login is never
+//!   bound to a link: every request carries its token (the Rust client does), and the
+//!   server verifies it per request.
+//!
+//! The ADR-32 part is written here rather than taken from `async-nats`'s `service` module:
+//! that module answers errors with an empty body, and the typed client needs the wire error.
+
+mod client;
+pub(crate) mod headers;
+mod links;
+mod server;
+mod service;
+pub(crate) mod subjects;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{ClientLink, Listener, Transport};
+use crate::error::TransportError;
+
+/// The scheme of the NATS transport.
+pub const SCHEME: &str = "nats";
+/// The default subject prefix: `mb`.
+pub const DEFAULT_PREFIX: &str = "mb";
+/// The default queue group of every endpoint: `q`, as ADR-32 suggests.
+pub const DEFAULT_QUEUE_GROUP: &str = "q";
+/// How long a server keeps the link of a client it has not heard from: 5 minutes.
+pub const DEFAULT_LINK_IDLE: Duration = Duration::from_secs(300);
+/// How many events may wait for a client's subscribers before the client is closed as a
+/// slow consumer: 8192.
+pub const DEFAULT_CLIENT_EVENT_QUEUE: usize = 8192;
+
+/// The NATS transport, registered for `nats://` with the default options; give one with
+/// other options to one server ([`crate::Server::bind_with`]) or client
+/// ([`crate::client::ClientBuilder::transport`]).
+#[derive(Debug, Clone)]
+pub struct NatsTransport {
+    options: Options,
+}
+
+/// What servers and clients of one transport share.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) prefix: String,
+    pub(crate) queue_group: String,
+    pub(crate) link_idle: Duration,
+    pub(crate) client_event_queue: usize,
+}
+
+impl Default for NatsTransport {
+    fn default() -> Self {
+        Self {
+            options: Options {
+                prefix: DEFAULT_PREFIX.to_owned(),
+                queue_group: DEFAULT_QUEUE_GROUP.to_owned(),
+                link_idle: DEFAULT_LINK_IDLE,
+                client_event_queue: DEFAULT_CLIENT_EVENT_QUEUE,
+            },
+        }
+    }
+}
+
+pub(crate) fn transport() -> Arc<dyn Transport> {
+    static SHARED: OnceLock<Arc<dyn Transport>> = OnceLock::new();
+    Arc::clone(SHARED.get_or_init(|| Arc::new(NatsTransport::default())))
+}
+
+impl NatsTransport {
+    /// A transport with the default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The first tokens of every subject (`mb` by default), e.g. `acme.prod` to keep two
+    /// deployments apart on one broker. Servers and clients must use the same prefix.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.options.prefix = prefix.into();
+        self
+    }
+
+    /// The queue group of every endpoint (`q` by default): replicas in one group share the
+    /// requests; replicas in different groups each get every request.
+    #[must_use]
+    pub fn queue_group(mut self, group: impl Into<String>) -> Self {
+        self.options.queue_group = group.into();
+        self
+    }
+
+    /// How long a server keeps the link of a client it has not heard from (5 minutes by
+    /// default); events sent to that client meanwhile still reach it.
+    #[must_use]
+    pub fn link_idle(mut self, idle: Duration) -> Self {
+        self.options.link_idle = idle;
+        self
+    }
+
+    /// How many events may wait for a client's subscribers (8192 by default) before the
+    /// client is closed as a slow consumer.
+    #[must_use]
+    pub fn client_event_queue(mut self, events: usize) -> Self {
+        self.options.client_event_queue = events;
+        self
+    }
+
+    fn check(&self) -> Result<(), TransportError> {
+        let invalid = |option, reason| Err(TransportError::InvalidOption { option, reason });
+        if let Err(reason) = subjects::check_prefix(&self.options.prefix) {
+            return invalid("prefix", reason);
+        }
+        if let Err(reason) = subjects::check_token("the queue group", &self.options.queue_group) {
+            return invalid("queue_group", reason);
+        }
+        if self.options.link_idle.is_zero() {
+            return invalid("link_idle", "must be more than zero, found 0 s".to_owned());
+        }
+        if self.options.client_event_queue == 0 {
+            return invalid("client_event_queue", "must be at least 1, found 0".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The broker addresses of `nats://host:port[,host:port...]`, as `async-nats` takes them.
+fn parse(address: &str) -> Result<Vec<String>, TransportError> {
+    let invalid = |reason: &str| {
+        TransportError::InvalidAddress {
+        address: address.to_owned(),
+        reason: format!(
+            "{reason}; expected `nats://HOST:PORT`, or several `HOST:PORT` joined by `,` for a cluster"
+        ),
+    }
+    };
+    let rest = address.strip_prefix("nats://").ok_or_else(|| invalid("not a `nats://` address"))?;
+    if rest.contains('/') {
+        return Err(invalid("a NATS address has no path (subjects come from the contract)"));
+    }
+    rest.split(',')
+        .map(|server| match server.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(format!("nats://{server}"))
+            }
+            _ => Err(invalid(&format!("`{server}` is not `HOST:PORT`"))),
+        })
+        .collect()
+}
+
+/// Connects to the broker, failing at once when it cannot be reached. Once connected, a
+/// server's connection reconnects by itself (and resubscribes) for as long as the process
+/// runs; a client's is given `lost`, told when the connection drops, so that the client
+/// fails its waiting calls at once and reconnects as its options say, like over a socket.
+async fn connect_broker(
+    address: &str,
+    name: &str,
+    lost: Option<Arc<tokio::sync::Notify>>,
+) -> Result<async_nats::Client, TransportError> {
+    let servers = parse(address)?;
+    let servers = servers
+        .iter()
+        .map(|s| s.parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let mut options =
+        async_nats::ConnectOptions::new().name(name).connection_timeout(Duration::from_secs(5));
+    if let Some(lost) = lost {
+        options = options.event_callback(move |event| {
+            if matches!(event, async_nats::Event::Disconnected | async_nats::Event::Closed) {
+                lost.notify_one();
+            }
+            std::future::ready(())
+        });
+    }
+    options.connect(servers).await.map_err(|e| {
+        TransportError::Io(format!("cannot reach the NATS server at `{address}`: {e}"))
+    })
+}
+
+#[async_trait]
+impl Transport for NatsTransport {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn bind(&self, address: &str) -> Result<Box<dyn Listener>, TransportError> {
+        self.check()?;
+        let broker = connect_broker(address, "messaging-runtime server", None).await?;
+        Ok(Box::new(server::NatsListener::new(broker, address, self.options.clone())))
+    }
+
+    async fn connect(&self, address: &str) -> Result<ClientLink, TransportError> {
+        self.connect_to(address, None).await
+    }
+
+    async fn connect_to(
+        &self,
+        address: &str,
+        contract: Option<&str>,
+    ) -> Result<ClientLink, TransportError> {
+        self.check()?;
+        let Some(contract) = contract else {
+            return Err(TransportError::InvalidOption {
+                option: "contract",
+                reason: "a `nats://` client must name the contract it calls (its subjects start \
+                         with it): connect with `{Trait}Client::connect`, or \
+                         `Client::builder().contract(\"name\")`"
+                    .to_owned(),
+            });
+        };
+        if let Err(reason) = subjects::check_token("the contract name", contract) {
+            return Err(TransportError::InvalidOption { option: "contract", reason });
+        }
+        let lost = Arc::new(tokio::sync::Notify::new());
+        let name = format!("messaging-runtime client of {contract}");
+        let broker = connect_broker(address, &name, Some(Arc::clone(&lost))).await?;
+        client::start(broker, contract, self.options.clone(), lost).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_name_one_or_more_brokers() {
+        assert_eq!(parse("nats://127.0.0.1:4222").expect("one"), ["nats://127.0.0.1:4222"]);
+        assert_eq!(parse("nats://a:1,b:2").expect("two"), ["nats://a:1", "nats://b:2"]);
+        for bad in ["nats://", "nats://host", "nats://h:99999", "nats://h:1/orders", "ws://h:1"] {
+            let err = parse(bad).expect_err(bad).to_string();
+            assert!(err.contains("expected `nats://HOST:PORT`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn options_are_checked() {
+        for (transport, option) in [
+            (NatsTransport::new().prefix("a..b"), "prefix"),
+            (NatsTransport::new().queue_group("a b"), "queue_group"),
+            (NatsTransport::new().link_idle(Duration::ZERO), "link_idle"),
+            (NatsTransport::new().client_event_queue(0), "client_event_queue"),
+        ] {
+            let Err(TransportError::InvalidOption { option: found, .. }) = transport.check() else {
+                panic!("{option} should be refused");
+            };
+            assert_eq!(found, option);
+        }
+    }
+}

