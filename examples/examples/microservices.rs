@@ -3,8 +3,8 @@
 //! e-mails customers about every order event.
 //!
 //! Both services ask for a login as the separate processes do (`examples::auth`): the demo's
-//! client logs in as `alice`, and the order service logs in to the product service as
-//! `order-service`.
+//! client logs in as `alice`, the order service to the product service as `order-service`,
+//! and the notification service to the order service as `notification-service`.
 //!
 //! Run with `cargo run -p examples --example microservices`.
 
@@ -51,7 +51,7 @@ async fn main() -> Outcome {
     let mut demo = Demo {
         orders,
         products: ProductServiceClient::connect(services.products.address()).await?,
-        notifications: NotificationService::connect(services.orders.address()).await?,
+        notifications: NotificationService::connect_logged_in(services.orders.address()).await?,
         expected: 0,
     };
     println!(
