@@ -35,7 +35,7 @@ fn wire_names_are_the_guides() {
 #[test]
 fn descriptors_list_names_version_requests_events_and_errors() {
     let orders = <OrderServiceContract as Contract>::DESCRIPTOR;
-    assert_eq!((orders.name, orders.version), ("order-service", "1.0.0"));
+    assert_eq!((orders.name, orders.version), ("order-service", "2.0.0"));
     let requests: Vec<_> = orders.requests.iter().map(|r| r.name).collect();
     assert_eq!(requests, ["createOrder", "getOrderById", "updateOrderStatus", "cancelOrder"]);
     let events: Vec<_> = orders.events.iter().map(|e| e.name).collect();
@@ -54,7 +54,7 @@ fn descriptors_list_names_version_requests_events_and_errors() {
     assert_eq!(orders.request("cancelOrder").map(|r| r.method), Some("cancel_order"));
 
     let products = <ProductServiceContract as Contract>::DESCRIPTOR;
-    assert_eq!((products.name, products.version), ("product-service", "1.0.0"));
+    assert_eq!((products.name, products.version), ("product-service", "2.0.0"));
     assert_eq!(products.error("INSUFFICIENT_STOCK").map(|e| e.status), Some(400));
     let users = <UserServiceContract as Contract>::DESCRIPTOR;
     assert_eq!((users.name, users.version), ("user-service", "1.0.0"));
@@ -80,9 +80,14 @@ fn descriptors_carry_each_requests_declared_permission() {
         permissions(<UserServiceContract as Contract>::DESCRIPTOR),
         [("createUser", Some("users:write")), ("getUserById", Some("users:read"))]
     );
-    assert!(permissions(<ProductServiceContract as Contract>::DESCRIPTOR)
-        .iter()
-        .all(|(_, p)| p.is_none()));
+    assert_eq!(
+        permissions(<ProductServiceContract as Contract>::DESCRIPTOR),
+        [
+            ("getProductById", None),
+            ("reserveProduct", Some("products:write")),
+            ("releaseProduct", Some("products:write")),
+        ]
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The `api-gateway` program as a child process: its first line is the base URL it serves
-//! on, and the routes answer over real HTTP with the services running in its process.
+//! on, and the routes answer over real HTTP with the services running in its process. The
+//! order service asks for a login: reading works on the gateway's own login, placing an
+//! order needs the caller's (`POST /login` as the demo user `alice`).
 
 #[path = "support/http.rs"]
 mod http_client;
@@ -57,7 +59,21 @@ async fn the_program_announces_its_url_and_serves_the_routes() {
             "postalCode": "62701", "country": "US",
         },
     });
-    let created = http.json(Method::POST, "/orders", &body).await;
+    let anonymous = http.json(Method::POST, "/orders", &body).await;
+    assert_eq!(anonymous.status, 401, "{anonymous:?}\n{}", gateway.transcript());
+    assert_eq!(anonymous.error()["code"], "UNAUTHENTICATED");
+    let wrong = json!({ "username": "alice", "password": "not-her-password" });
+    let refused = http.json(Method::POST, "/login", &wrong).await;
+    assert_eq!((refused.status, refused.error()["code"].clone()), (401, json!("UNAUTHENTICATED")));
+    let alice = json!({ "username": "alice", "password": examples::auth::ALICE_PASSWORD });
+    let login = http.json(Method::POST, "/login", &alice).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    assert_eq!(login.json()["actor"]["id"], "alice");
+    let token = login.json()["token"].as_str().expect("a token").to_owned();
+    let bearer = format!("Bearer {token}");
+    let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+    let text = body.to_string();
+    let created = http.send(Method::POST, "/orders", &headers, Some(&text)).await;
     assert_eq!(created.status, 201, "{created:?}\n{}", gateway.transcript());
     let id = created.json()["id"].as_str().expect("the order has an id").to_owned();
     let read = http.get(&format!("/orders/{id}")).await;
@@ -65,6 +81,10 @@ async fn the_program_announces_its_url_and_serves_the_routes() {
     let missing = http.get("/orders/order-404").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.error()["code"], "ORDER_NOT_FOUND");
+    let logout = http.send(Method::POST, "/logout", &headers[1..], None).await;
+    assert_eq!(logout.status, 204, "{logout:?}");
+    let stale = http.send(Method::POST, "/orders", &headers, Some(&text)).await;
+    assert_eq!((stale.status, stale.error()["code"].clone()), (401, json!("UNAUTHENTICATED")));
 
     gateway.stop(WAIT).await;
 }

@@ -1,7 +1,8 @@
 //! The microservices as separate processes over `ws://`: the `product-service`,
 //! `order-service` and `notification-service` examples run as child processes on ephemeral
 //! ports; an order runs through its lifecycle through a Rust client, and the notification
-//! service's output shows an e-mail for every event.
+//! service's output shows an e-mail for every event. The services ask for a login: the
+//! clients here log in as the demo user `alice`, the services as their own accounts.
 
 #[path = "support/process.rs"]
 mod process;
@@ -12,9 +13,11 @@ use std::time::Duration;
 
 use contracts::order::{
     Address, CreateOrder, Order, OrderError, OrderLine, OrderServiceClient, OrderStatus,
-    TrackingInfo, UpdateOrderStatus,
+    TrackingInfo, UpdateOrderStatus, MAX_ORDER_LINES,
 };
-use contracts::product::{GetProductById, ProductServiceClient};
+use contracts::product::{GetProductById, ProductServiceClient, ReserveProduct};
+use examples::auth::{ALICE_PASSWORD, BOB_PASSWORD};
+use messaging_runtime::auth::{AuthError, Credentials};
 use messaging_runtime::{CallError, Client};
 use process::ChildProcess;
 use tokio::sync::OnceCell;
@@ -66,6 +69,13 @@ async fn connect(address: &str) -> Client {
     Client::builder().timeout(WAIT).connect(address).await.expect("the service accepts clients")
 }
 
+/// A client of the order service at `address`, logged in as `alice`.
+async fn alice(address: &str) -> OrderServiceClient {
+    let client = connect(address).await;
+    client.login(Credentials::new("alice", ALICE_PASSWORD)).await.expect("alice logs in");
+    OrderServiceClient::from_client(client)
+}
+
 /// Creates an order for `customer` and moves it through processing, shipped (with
 /// `tracking`) and delivered.
 async fn lifecycle(orders: &OrderServiceClient, customer: &str, tracking: &TrackingInfo) -> Order {
@@ -108,7 +118,7 @@ async fn an_order_runs_through_services_in_separate_processes() {
         "unexpected first line {ready:?}"
     );
 
-    let client = OrderServiceClient::from_client(connect(&orders_url).await);
+    let client = alice(&orders_url).await;
     let tracking = TrackingInfo {
         tracking_number: "1Z999AA10123456784".into(),
         carrier: "UPS".into(),
@@ -193,7 +203,7 @@ async fn orders_succeed_again_once_a_killed_product_service_is_back() {
     let (products, products_url) = start_listening("product-service", &[]).await;
     let (mut orders, orders_url) =
         start_listening("order-service", &["--products", &products_url]).await;
-    let client = OrderServiceClient::from_client(connect(&orders_url).await);
+    let client = alice(&orders_url).await;
     client.create_order(one_keyboard("c-before")).await.expect("served while all is up");
 
     drop(products);
@@ -226,6 +236,100 @@ async fn orders_succeed_again_once_a_killed_product_service_is_back() {
     });
     let order = back.await.expect("orders succeed again within seconds");
     assert_eq!(order.status, OrderStatus::Pending);
+    orders.stop(WAIT).await;
+    products.stop(WAIT).await;
+}
+
+/// The keyboards in stock, as the product service says.
+async fn keyboards(products: &ProductServiceClient) -> u32 {
+    let request = GetProductById { product_id: "p-keyboard".into() };
+    products.get_product_by_id(request).await.expect("looking a product up is open").stock
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_orders_or_stock_needs_a_login_on_the_multi_process_demo() {
+    let (mut products, products_url) = start_listening("product-service", &[]).await;
+    let (mut orders, orders_url) =
+        start_listening("order-service", &["--products", &products_url]).await;
+    let stock = ProductServiceClient::from_client(connect(&products_url).await);
+    let before = keyboards(&stock).await;
+
+    // No login: refused before the handler runs, and no stock moves.
+    let client = connect(&orders_url).await;
+    let anonymous = OrderServiceClient::from_client(client.clone());
+    match anonymous.create_order(one_keyboard("c-anonymous")).await {
+        Err(CallError::Unauthenticated(wire)) => {
+            assert_eq!((wire.code.as_str(), wire.status), ("UNAUTHENTICATED", Some(401)));
+        }
+        other => panic!("an anonymous createOrder must be UNAUTHENTICATED, got {other:?}"),
+    }
+    let reserve = ReserveProduct {
+        product_id: "p-keyboard".into(),
+        quantity: 1,
+        order_id: "order-anonymous".into(),
+    };
+    let direct = stock.reserve_product(reserve).await;
+    assert!(matches!(direct, Err(CallError::Unauthenticated(_))), "{direct:?}");
+    assert_eq!(keyboards(&stock).await, before, "no stock was reserved");
+
+    // A wrong password opens no session; a viewer may read but not order.
+    let wrong = client.login(Credentials::new("alice", "not-alices-password")).await;
+    assert!(matches!(wrong, Err(CallError::Contract(AuthError::InvalidCredentials))), "{wrong:?}");
+    let viewer = connect(&orders_url).await;
+    viewer.login(Credentials::new("bob", BOB_PASSWORD)).await.expect("bob logs in");
+    let viewer = OrderServiceClient::from_client(viewer);
+    match viewer.create_order(one_keyboard("c-bob")).await {
+        Err(CallError::Forbidden(wire)) => {
+            let permission = wire.details.as_ref().map(|d| d["permission"].clone());
+            assert_eq!(permission, Some("orders:write".into()));
+        }
+        other => panic!("bob (viewer) must be FORBIDDEN to create orders, got {other:?}"),
+    }
+    assert_eq!(keyboards(&stock).await, before, "no stock was reserved");
+
+    // Logged in as alice, the same request on the same connection goes through: the order
+    // service reserves the stock under its own login.
+    client.login(Credentials::new("alice", ALICE_PASSWORD)).await.expect("alice logs in");
+    let order = anonymous.create_order(one_keyboard("c-alice")).await.expect("alice orders");
+    assert_eq!(order.status, OrderStatus::Pending);
+    assert_eq!(keyboards(&stock).await, before - 1, "one keyboard reserved for {}", order.id);
+
+    drop((client, anonymous, viewer, stock));
+    orders.stop(WAIT).await;
+    products.stop(WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_service_takes_at_most_max_order_lines_lines() {
+    let (mut products, products_url) = start_listening("product-service", &[]).await;
+    let (mut orders, orders_url) =
+        start_listening("order-service", &["--products", &products_url]).await;
+    // This client does not check before sending: the order service refuses on its own.
+    let client = Client::builder()
+        .timeout(WAIT)
+        .validate(false)
+        .connect(&orders_url)
+        .await
+        .expect("the service accepts clients");
+    client.login(Credentials::new("alice", ALICE_PASSWORD)).await.expect("alice logs in");
+    let client = OrderServiceClient::from_client(client);
+    let cables = |lines: u64| CreateOrder {
+        items: vec![
+            OrderLine { product_id: "p-cable".into(), quantity: 1 };
+            usize::try_from(lines).expect("a small count")
+        ],
+        ..one_keyboard("c-many")
+    };
+    match client.create_order(cables(MAX_ORDER_LINES + 1)).await {
+        Err(CallError::Validation(failure)) => {
+            let fields: Vec<_> = failure.fields().iter().map(|f| (&*f.field, &*f.rule)).collect();
+            assert_eq!(fields, [("items", "length")]);
+        }
+        other => panic!("101 lines must be a VALIDATION_ERROR naming items, got {other:?}"),
+    }
+    let order = client.create_order(cables(MAX_ORDER_LINES)).await.expect("100 lines are fine");
+    assert_eq!(order.items.len(), 100);
+    drop(client);
     orders.stop(WAIT).await;
     products.stop(WAIT).await;
 }

@@ -2,6 +2,7 @@
 //! every failing field in the failure and in its wire form; nested and list paths; rules
 //! found whatever the attribute order; types without rules always pass.
 
+use contracts::order::{self, CreateOrder, OrderLine, MAX_ORDER_LINES};
 use contracts::user::{CreateUser, GetUserById, UserCreated};
 use messaging_runtime::error::codes;
 use messaging_runtime::prelude::*;
@@ -316,4 +317,39 @@ fn enums_struct_level_and_custom_rules() {
     let failure = SetRange { low: 5, high: 3 }.validate_message().expect_err("breaks a rule");
     assert_eq!(failure.fields(), [FieldFailure::new("high", "even", "failed the `even` rule")]);
     assert_eq!(SetRange { low: 2, high: 4 }.validate_message(), Ok(()));
+}
+
+/// An order of `lines` lines of one cable each.
+fn order_of(lines: u64) -> CreateOrder {
+    let line = OrderLine { product_id: "p-cable".into(), quantity: 1 };
+    let lines = usize::try_from(lines).expect("a small count");
+    CreateOrder {
+        customer_id: "c-many".into(),
+        items: vec![line; lines],
+        shipping_address: order::Address {
+            name: "Ada".into(),
+            street: "1 Main St".into(),
+            city: "Springfield".into(),
+            state: "IL".into(),
+            postal_code: "62701".into(),
+            country: "US".into(),
+        },
+    }
+}
+
+#[test]
+fn an_order_has_1_to_max_order_lines_lines() {
+    assert_eq!(MAX_ORDER_LINES, 100);
+    for ok in [1, MAX_ORDER_LINES] {
+        assert_eq!(order_of(ok).validate_message(), Ok(()), "{ok} lines");
+    }
+    for bad in [0, MAX_ORDER_LINES + 1] {
+        assert_eq!(failing(&order_of(bad)), pairs(&[("items", "length")]), "{bad} lines");
+    }
+    let failure = order_of(MAX_ORDER_LINES + 1).validate_message().expect_err("too many lines");
+    let items = &failure.fields()[0];
+    assert_eq!(items.message, "length must be between 1 and 100");
+    assert_eq!(items.params.get("max"), Some(&json!(100)));
+    let wire = failure.to_wire();
+    assert_eq!((wire.code.as_str(), wire.status), (codes::VALIDATION_ERROR, Some(400)));
 }

@@ -174,14 +174,22 @@ pub struct OrderLine {
     pub quantity: u32,
 }
 
+/// The most lines one [`CreateOrder`] may have. Each line costs the order service a look-up
+/// and a reservation in the product service, so an unbounded order would let one request
+/// cost any amount of work; a larger order is refused with `VALIDATION_ERROR` naming
+/// `items`, before it is sent (the client checks) and before its handler runs (the server
+/// checks).
+pub const MAX_ORDER_LINES: u64 = 100;
+
 /// Places an order; the products are checked and reserved.
 #[request("createOrder", response = Order)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrder {
     /// Who places the order.
     pub customer_id: String,
-    /// What to order.
+    /// What to order: 1 to `MAX_ORDER_LINES` (100) lines.
+    #[validate(length(min = 1, max = MAX_ORDER_LINES))]
     pub items: Vec<OrderLine>,
     /// Where the order goes.
     pub shipping_address: Address,
@@ -290,7 +298,7 @@ pub enum OrderError {
 /// `orders:write`; a server checks them when it is given an access policy.
 #[contract(
     name = "order-service",
-    version = "1.0.0",
+    version = "2.0.0",
     error = OrderError,
     events(OrderCreated, OrderStatusChanged, OrderShipped)
 )]

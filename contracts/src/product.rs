@@ -97,9 +97,12 @@ pub enum ProductError {
 }
 
 /// The product service: the catalogue and its stock.
+///
+/// Looking a product up is open; reserving and releasing stock require the permission
+/// `products:write` (a server checks it when it is given an access policy).
 #[contract(
     name = "product-service",
-    version = "1.0.0",
+    version = "2.0.0",
     error = ProductError,
     events(ProductStockChanged)
 )]
@@ -112,6 +115,7 @@ pub trait ProductService {
     ) -> Result<Product, ProductError>;
 
     /// Reserves stock for an order; publishes `productStockChanged`.
+    #[permission("products:write")]
     async fn reserve_product(
         &self,
         req: ReserveProduct,
@@ -119,6 +123,7 @@ pub trait ProductService {
     ) -> Result<Product, ProductError>;
 
     /// Releases stock reserved for an order; publishes `productStockChanged`.
+    #[permission("products:write")]
     async fn release_product(
         &self,
         req: ReleaseProduct,

@@ -10,12 +10,18 @@
 //! services run in this process over `memory://`, and `--simulate` places and moves orders
 //! every second; `--orders ws://…` follows an order service running elsewhere instead (see
 //! the `order-service` example). Runs until Ctrl-C or SIGTERM.
+//!
+//! Either way the order service asks for a login: the dashboard logs in as `dashboard`
+//! (password in `$DEMO_DASHBOARD_PASSWORD`, or the demo default), to the order service to
+//! look orders up and, with `--simulate`, to the order and product services to place, move
+//! and restock orders. The page's own WebSocket server asks for no login: it only reads.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use contracts::order::OrderServiceClient;
 use contracts::product::ProductServiceClient;
+use examples::auth::{DemoAuth, DASHBOARD};
 use examples::cli::{self, Args, Flag, Spec};
 use examples::dashboard::{self, DashboardOptions, Simulator};
 use examples::Services;
@@ -76,7 +82,10 @@ async fn run(args: &Args) -> Result<(), String> {
     let (services, orders_address, products_address) = match args.value("--orders") {
         Some(orders) => (None, orders.to_owned(), args.value("--products").map(str::to_owned)),
         None => {
-            let services = examples::start_all("dashboard").await.map_err(|e| e.to_string())?;
+            let auth = DemoAuth::new().map_err(|e| format!("cannot set up the demo users: {e}"))?;
+            let services = examples::start_all_with("dashboard", Some(&auth))
+                .await
+                .map_err(|e| e.to_string())?;
             let orders = services.orders.address().to_owned();
             let products = services.products.address().to_owned();
             (Some(services), orders, Some(products))
@@ -87,6 +96,7 @@ async fn run(args: &Args) -> Result<(), String> {
         listen: args.value("--listen").unwrap_or(DEFAULT_LISTEN).to_owned(),
         ws: args.value("--ws").map(str::to_owned),
         orders: orders_address.clone(),
+        account: Some(DASHBOARD),
     };
     let running = dashboard::start(options).await.map_err(|e| e.to_string())?;
     cli::announce(running.page_url());
@@ -134,10 +144,19 @@ async fn simulate(orders: &str, products: Option<&str>) -> Result<Simulator, Str
     let client = OrderServiceClient::connect(orders)
         .await
         .map_err(|e| format!("the simulator cannot reach the order service at {orders}: {e}"))?;
+    client.inner().login(DASHBOARD.credentials()).await.map_err(|e| {
+        format!("the simulator cannot log in to the order service at {orders} as dashboard: {e}")
+    })?;
     let restock = match products {
-        Some(address) => Some(ProductServiceClient::connect(address).await.map_err(|e| {
-            format!("the simulator cannot reach the product service at {address}: {e}")
-        })?),
+        Some(address) => {
+            let products = ProductServiceClient::connect(address).await.map_err(|e| {
+                format!("the simulator cannot reach the product service at {address}: {e}")
+            })?;
+            products.inner().login(DASHBOARD.credentials()).await.map_err(|e| {
+                format!("the simulator cannot log in to the product service at {address}: {e}")
+            })?;
+            Some(products)
+        }
         None => None,
     };
     cli::announce(&format!(

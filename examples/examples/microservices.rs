@@ -2,6 +2,10 @@
 //! that checks and reserves stock in a product service, and a notification service that
 //! e-mails customers about every order event.
 //!
+//! Both services ask for a login as the separate processes do (`examples::auth`): the demo's
+//! client logs in as `alice`, the order service to the product service as `order-service`,
+//! and the notification service to the order service as `notification-service`.
+//!
 //! Run with `cargo run -p examples --example microservices`.
 
 use std::error::Error;
@@ -12,7 +16,9 @@ use contracts::order::{
     OrderServiceClient, OrderStatus, TrackingInfo, UpdateOrderStatus,
 };
 use contracts::product::{GetProductById, ProductServiceClient};
+use examples::auth::{DemoAuth, ALICE_PASSWORD};
 use examples::NotificationService;
+use messaging_runtime::auth::Credentials;
 use messaging_runtime::context::now_millis;
 use messaging_runtime::{CallError, ErrorCode};
 
@@ -32,16 +38,20 @@ struct Demo {
 #[tokio::main]
 async fn main() -> Outcome {
     println!("Magic Button Messaging: microservices in one process");
-    let services = examples::start_all("demo").await?;
+    let auth = DemoAuth::new()?;
+    let services = examples::start_all_with("demo", Some(&auth)).await?;
     println!(
         "1. Product service on {}, order service on {}",
         services.products.address(),
         services.orders.address()
     );
+    let orders = OrderServiceClient::connect(services.orders.address()).await?;
+    let alice = orders.inner().login(Credentials::new("alice", ALICE_PASSWORD)).await?;
+    println!("   Logged in to the order service as {}", alice.actor.id);
     let mut demo = Demo {
-        orders: OrderServiceClient::connect(services.orders.address()).await?,
+        orders,
         products: ProductServiceClient::connect(services.products.address()).await?,
-        notifications: NotificationService::connect(services.orders.address()).await?,
+        notifications: NotificationService::connect_logged_in(services.orders.address()).await?,
         expected: 0,
     };
     println!(

@@ -5,7 +5,9 @@
 //! cargo run -p examples --example notification-service -- --orders ws://127.0.0.1:43522/
 //! ```
 //!
-//! It serves nothing, so it takes no `--listen`. The first line of output says it is
+//! It logs in to the order service as `notification-service` (password in
+//! `$DEMO_NOTIFICATION_SERVICE_PASSWORD`, or the demo default the order service's own default
+//! matches), again after each reconnection. It serves nothing, so it takes no `--listen`. The first line of output says it is
 //! subscribed: from then on no order event is missed. It runs until Ctrl-C or SIGTERM, and
 //! stops with a failure status when the order service goes away (the client does not
 //! reconnect).
@@ -13,6 +15,7 @@
 use std::process::ExitCode;
 
 use contracts::order::{GetOrderById, OrderServiceClient};
+use examples::auth::{StayLoggedIn, NOTIFICATION_SERVICE};
 use examples::cli::{self, Flag, Spec};
 use examples::notification_service::SOURCE;
 use examples::NotificationService;
@@ -31,8 +34,8 @@ const SPEC: Spec = Spec {
 async fn main() -> ExitCode {
     let args = SPEC.parse_or_exit();
     let address = args.required("--orders");
-    let orders = match connect(address).await {
-        Ok(orders) => orders,
+    let (orders, _login) = match connect(address).await {
+        Ok(connected) => connected,
         Err(e) => {
             eprintln!("notification-service: {e}");
             return ExitCode::FAILURE;
@@ -80,17 +83,19 @@ async fn report_link(orders: &OrderServiceClient, address: &str) {
     }
 }
 
-/// Connects to the order service and makes one round trip, so the server has registered
-/// this connection (and will send it every event) before the service says it is ready.
-async fn connect(address: &str) -> Result<OrderServiceClient, String> {
+/// Connects to the order service, logs in, and makes one round trip, so the server has
+/// registered this connection (and will send it every event) before the service says it is
+/// ready.
+async fn connect(address: &str) -> Result<(OrderServiceClient, StayLoggedIn), String> {
     let client = examples::dependency_link(SOURCE)
         .connect(address)
         .await
         .map_err(|e| format!("cannot reach the order service at {address}: {e}"))?;
+    let login = examples::log_in(&client, NOTIFICATION_SERVICE).await.map_err(|e| e.to_string())?;
     let orders = OrderServiceClient::from_client(client);
     let probe = GetOrderById { order_id: "notification-service-probe".into() };
     match orders.get_order_by_id(probe).await {
-        Ok(_) | Err(CallError::Contract(_)) => Ok(orders),
+        Ok(_) | Err(CallError::Contract(_)) => Ok((orders, login)),
         Err(e) => Err(format!("the order service at {address} does not answer: {e}")),
     }
 }

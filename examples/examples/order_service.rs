@@ -7,6 +7,12 @@
 //!
 //! The first line of output is the address it listens on, for clients and the notification
 //! service's `--orders`. It runs until Ctrl-C or SIGTERM.
+//!
+//! Every request needs a login: `getOrderById` with `orders:read`, the others (which change
+//! orders and stock) with `orders:write`; the demo users are in `examples::auth` and the
+//! README's security section. It logs in to the product service as `order-service`, with the
+//! password in `$DEMO_ORDER_SERVICE_PASSWORD` (or the demo default, which the product
+//! service's own default matches).
 
 use std::process::ExitCode;
 
@@ -28,7 +34,13 @@ const SPEC: Spec = Spec {
 async fn main() -> ExitCode {
     let args = SPEC.parse_or_exit();
     let (listen, products) = (args.required("--listen"), args.required("--products"));
-    let server = match examples::start_order_service(listen, products).await {
+    let started = match examples::auth::DemoAuth::new() {
+        Ok(auth) => examples::start_order_service_with(listen, products, Some(&auth))
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot set up the demo users: {e}")),
+    };
+    let server = match started {
         Ok(server) => server,
         Err(e) => {
             eprintln!("order-service: {e} (is the product service running at {products}?)");
@@ -38,7 +50,8 @@ async fn main() -> ExitCode {
     cli::announce(server.address());
     cli::announce(&format!(
         "order-service: serving createOrder, getOrderById, updateOrderStatus, cancelOrder; \
-         publishing orderCreated, orderStatusChanged, orderShipped; products at {products}"
+         publishing orderCreated, orderStatusChanged, orderShipped; products at {products} \
+         (logged in as order-service); every request needs a login"
     ));
     let why = cli::stop_signal(args.switch("--exit-on-stdin-close")).await;
     cli::announce(&format!("order-service: {why}, stopping"));

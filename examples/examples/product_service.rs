@@ -7,6 +7,11 @@
 //!
 //! The first line of output is the address it listens on (`ws://127.0.0.1:43521/`), for
 //! the order service's `--products`. It runs until Ctrl-C or SIGTERM.
+//!
+//! Looking products up is open; `reserveProduct` and `releaseProduct` need a login with
+//! `products:write`, which the `order-service` account has (its password is
+//! `$DEMO_ORDER_SERVICE_PASSWORD`, or the demo default: see `examples::auth` and the
+//! README's security section).
 
 use std::process::ExitCode;
 
@@ -25,7 +30,13 @@ const SPEC: Spec = Spec {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = SPEC.parse_or_exit();
-    let server = match examples::start_product_service(args.required("--listen")).await {
+    let started = match examples::auth::DemoAuth::new() {
+        Ok(auth) => examples::start_product_service_with(args.required("--listen"), Some(&auth))
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot set up the demo users: {e}")),
+    };
+    let server = match started {
         Ok(server) => server,
         Err(e) => {
             eprintln!("product-service: {e}");
@@ -33,7 +44,10 @@ async fn main() -> ExitCode {
         }
     };
     cli::announce(server.address());
-    cli::announce("product-service: serving getProductById, reserveProduct, releaseProduct");
+    cli::announce(
+        "product-service: serving getProductById (open), reserveProduct and releaseProduct \
+         (login with products:write)",
+    );
     let why = cli::stop_signal(args.switch("--exit-on-stdin-close")).await;
     cli::announce(&format!("product-service: {why}, stopping"));
     server.stop().await;

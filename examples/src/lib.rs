@@ -26,9 +26,11 @@ pub mod reactive;
 
 use core::fmt;
 
+use auth::{DemoAuth, StayLoggedIn};
 use contracts::order::{OrderServiceEvents, OrderServiceServer};
 use contracts::product::{ProductServiceClient, ProductServiceEvents, ProductServiceServer};
-use messaging_runtime::{Client, RunningServer, ServeError, Server, TransportError};
+use messaging_runtime::auth::AuthError;
+use messaging_runtime::{CallError, Client, RunningServer, ServeError, Server, TransportError};
 
 pub use notification_service::{Notification, NotificationKind, NotificationService};
 pub use order_service::Orders;
@@ -45,6 +47,15 @@ pub enum StartError {
     Transport(TransportError),
     /// The server refused to start.
     Serve(ServeError),
+    /// Logging in to a service it depends on failed (as `account`).
+    Login {
+        /// The service account.
+        account: &'static str,
+        /// The service logged in to.
+        address: String,
+        /// Why.
+        error: CallError<AuthError>,
+    },
 }
 
 impl fmt::Display for StartError {
@@ -52,6 +63,12 @@ impl fmt::Display for StartError {
         match self {
             Self::Transport(e) => write!(f, "cannot start service: {e}"),
             Self::Serve(e) => write!(f, "cannot start service: {e}"),
+            Self::Login { account, address, error } => {
+                write!(
+                    f,
+                    "cannot start service: logging in as `{account}` to {address} failed: {error}"
+                )
+            }
         }
     }
 }
@@ -61,6 +78,7 @@ impl std::error::Error for StartError {
         match self {
             Self::Transport(e) => Some(e),
             Self::Serve(e) => Some(e),
+            Self::Login { error, .. } => Some(error),
         }
     }
 }
@@ -77,11 +95,29 @@ impl From<ServeError> for StartError {
     }
 }
 
-/// Starts the product service, with the seeded catalogue, at `address`.
+/// Starts the product service, with the seeded catalogue, at `address`; anyone may reserve
+/// and release stock (see [`start_product_service_with`] for the secured one).
 pub async fn start_product_service(address: &str) -> Result<RunningServer, StartError> {
-    let server = Server::bind(address).await?;
+    start_product_service_with(address, None).await
+}
+
+/// Starts the product service at `address`; with `auth`, reserving and releasing stock
+/// need a login with `products:write` (the `order-service` account has it).
+pub async fn start_product_service_with(
+    address: &str,
+    auth: Option<&DemoAuth>,
+) -> Result<RunningServer, StartError> {
+    let server = secured(Server::bind(address).await?, auth);
     let catalog = Catalog::seeded(ProductServiceEvents::new(server.broadcaster()));
     Ok(server.serve(ProductServiceServer::new(catalog)).start().await?)
+}
+
+/// `server`, secured by `auth` when given.
+fn secured(server: Server, auth: Option<&DemoAuth>) -> Server {
+    match auth {
+        Some(auth) => auth.secure(server),
+        None => server,
+    }
 }
 
 /// How a service reaches a service it depends on: under its own name (`source`), and
@@ -98,18 +134,52 @@ pub fn dependency_link(source: &str) -> messaging_runtime::client::ClientBuilder
     Client::builder().source(source).reconnect(backoff)
 }
 
-/// Starts the order service at `address`, using the product service at `products_address`.
+/// Starts the order service at `address`, using the product service at `products_address`;
+/// no request needs a login (see [`start_order_service_with`] for the secured one).
 pub async fn start_order_service(
     address: &str,
     products_address: &str,
 ) -> Result<RunningServer, StartError> {
+    start_order_service_with(address, products_address, None).await
+}
+
+/// Starts the order service at `address`, using the product service at `products_address`.
+/// With `auth`, every order request needs a login (`orders:read` to look one up,
+/// `orders:write` for the rest), and the service logs in to the product service as
+/// [`auth::ORDER_SERVICE`] (again after each reconnection): it reserves stock on its own
+/// behalf, never with its caller's token.
+pub async fn start_order_service_with(
+    address: &str,
+    products_address: &str,
+    auth: Option<&DemoAuth>,
+) -> Result<RunningServer, StartError> {
     let products = dependency_link(ORDER_SERVICE_SOURCE).connect(products_address).await?;
-    let server = Server::bind(address).await?;
+    let login = match auth {
+        Some(_) => Some(log_in(&products, auth::ORDER_SERVICE).await?),
+        None => None,
+    };
+    let server = secured(Server::bind(address).await?, auth);
     let orders = Orders::new(
         ProductServiceClient::from_client(products),
         OrderServiceEvents::new(server.broadcaster()),
-    );
+    )
+    .staying_logged_in(login);
     Ok(server.serve(OrderServiceServer::new(orders)).start().await?)
+}
+
+/// Logs `link` in as `account`, and again after each reconnection.
+pub async fn log_in(
+    link: &Client,
+    account: auth::ServiceAccount,
+) -> Result<StayLoggedIn, StartError> {
+    match StayLoggedIn::start(link, account.credentials()).await {
+        Ok((login, _session)) => Ok(login),
+        Err(error) => Err(StartError::Login {
+            account: account.username,
+            address: link.address().to_owned(),
+            error,
+        }),
+    }
 }
 
 /// The product and order services, running.
@@ -130,11 +200,18 @@ impl Services {
 }
 
 /// Starts the product service at `memory://{prefix}-products` and the order service at
-/// `memory://{prefix}-orders`. The memory hub is process-wide, so each concurrent instance
-/// (each test) needs its own prefix.
+/// `memory://{prefix}-orders`, neither asking for a login. The memory hub is process-wide,
+/// so each concurrent instance (each test) needs its own prefix.
 pub async fn start_all(prefix: &str) -> Result<Services, StartError> {
-    let products = start_product_service(&format!("memory://{prefix}-products")).await?;
+    start_all_with(prefix, None).await
+}
+
+/// [`start_all`], both services secured by `auth` when given (one provider: a login on one
+/// verifies on the other).
+pub async fn start_all_with(prefix: &str, auth: Option<&DemoAuth>) -> Result<Services, StartError> {
+    let products = start_product_service_with(&format!("memory://{prefix}-products"), auth).await?;
     let orders =
-        start_order_service(&format!("memory://{prefix}-orders"), products.address()).await?;
+        start_order_service_with(&format!("memory://{prefix}-orders"), products.address(), auth)
+            .await?;
     Ok(Services { products, orders })
 }

@@ -87,14 +87,27 @@ impl Outbox {
 pub struct NotificationService {
     outbox: Arc<Outbox>,
     subscriptions: Vec<Subscription>,
+    /// Keeps the link logged in, when it needs a login.
+    login: Option<crate::auth::StayLoggedIn>,
 }
 
 impl NotificationService {
     /// Connects to the order service at `address` as `notification-service` and starts
-    /// listening.
+    /// listening, without logging in (for an order service that asks for none).
     pub async fn connect(address: &str) -> Result<Self, TransportError> {
         let client = crate::dependency_link(SOURCE).connect(address).await?;
         Ok(Self::start(&OrderServiceClient::from_client(client)))
+    }
+
+    /// Connects to the order service at `address`, logs in as
+    /// [`crate::auth::NOTIFICATION_SERVICE`] (again after each reconnection; fetching an
+    /// order needs `orders:read`) and starts listening.
+    pub async fn connect_logged_in(address: &str) -> Result<Self, crate::StartError> {
+        let client = crate::dependency_link(SOURCE).connect(address).await?;
+        let login = crate::log_in(&client, crate::auth::NOTIFICATION_SERVICE).await?;
+        let mut service = Self::start(&OrderServiceClient::from_client(client));
+        service.login = Some(login);
+        Ok(service)
     }
 
     /// Starts listening on an order service client.
@@ -105,7 +118,7 @@ impl NotificationService {
             on_status_changed(orders, &outbox),
             on_order_shipped(orders, &outbox),
         ];
-        Self { outbox, subscriptions }
+        Self { outbox, subscriptions, login: None }
     }
 
     /// Every notification sent so far, in the order they were sent.

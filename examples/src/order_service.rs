@@ -18,6 +18,8 @@ use futures_util::future::join_all;
 use messaging_runtime::context::now_millis;
 use messaging_runtime::{CallError, Context, MessageContext};
 
+use crate::auth::StayLoggedIn;
+
 /// The reason recorded when a cancellation names none.
 pub const DEFAULT_CANCELLATION_REASON: &str = "Cancelled by user";
 
@@ -28,13 +30,23 @@ pub struct Orders {
     next_id: AtomicU64,
     products: ProductServiceClient,
     events: OrderServiceEvents,
+    /// Keeps the product link logged in as the order service, when it needs a login.
+    login: Option<StayLoggedIn>,
 }
 
 impl Orders {
     /// An order service that reserves stock through `products` and publishes through
     /// `events` (build it from the order server's `broadcaster()` before starting it).
     pub fn new(products: ProductServiceClient, events: OrderServiceEvents) -> Self {
-        Self { orders: Mutex::default(), next_id: AtomicU64::new(1), products, events }
+        Self { orders: Mutex::default(), next_id: AtomicU64::new(1), products, events, login: None }
+    }
+
+    /// Keeps `login` (of the product link) for as long as the service runs: the link logs in
+    /// again after each reconnection until the service stops.
+    #[must_use]
+    pub fn staying_logged_in(mut self, login: Option<StayLoggedIn>) -> Self {
+        self.login = login;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Order>> {

@@ -36,13 +36,16 @@ use std::io;
 use std::net::SocketAddr;
 
 use contracts::dashboard::{DashboardServiceEvents, DashboardServiceServer, DashboardStats};
+use messaging_runtime::auth::AuthError;
 use messaging_runtime::transport::ws::WsTransport;
-use messaging_runtime::{RunningServer, ServeError, Server, TransportError};
+use messaging_runtime::{CallError, RunningServer, ServeError, Server, TransportError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use service::SOURCE;
+
+use crate::auth::ServiceAccount;
 pub use simulator::Simulator;
 
 use service::{Follower, Handlers, SharedBook, Subscribed};
@@ -61,13 +64,25 @@ pub struct DashboardOptions {
     pub ws: Option<String>,
     /// The order service to follow, e.g. `memory://dashboard-orders` or `ws://…`.
     pub orders: String,
+    /// The account the dashboard logs in to the order service with (it looks each order up
+    /// with `getOrderById`, which needs `orders:read`); `None` for an order service that
+    /// asks for no login.
+    pub account: Option<ServiceAccount>,
 }
 
 impl DashboardOptions {
     /// The page on `listen`, the WebSocket server on a free port of the same host,
-    /// following the order service at `orders`.
+    /// following the order service at `orders` without logging in.
     pub fn new(listen: impl Into<String>, orders: impl Into<String>) -> Self {
-        Self { listen: listen.into(), ws: None, orders: orders.into() }
+        Self { listen: listen.into(), ws: None, orders: orders.into(), account: None }
+    }
+
+    /// Logs in to the order service as `account` (e.g. [`crate::auth::DASHBOARD`]), again
+    /// after each reconnection.
+    #[must_use]
+    pub fn logged_in_as(mut self, account: ServiceAccount) -> Self {
+        self.account = Some(account);
+        self
     }
 }
 
@@ -89,6 +104,15 @@ pub enum DashboardStartError {
         /// Why.
         source: TransportError,
     },
+    /// The order service refused the dashboard's login.
+    Login {
+        /// The order service's address.
+        address: String,
+        /// The account.
+        account: &'static str,
+        /// Why.
+        source: CallError<AuthError>,
+    },
     /// The WebSocket server could not be bound.
     WebSocket(TransportError),
     /// The WebSocket server refused to start.
@@ -104,6 +128,10 @@ impl fmt::Display for DashboardStartError {
             Self::OrderService { address, source } => {
                 write!(f, "cannot reach the order service at `{address}`: {source}")
             }
+            Self::Login { address, account, source } => write!(
+                f,
+                "cannot log in to the order service at `{address}` as `{account}`: {source}"
+            ),
             Self::WebSocket(e) => write!(f, "cannot start the dashboard's WebSocket server: {e}"),
             Self::Serve(e) => write!(f, "cannot start the dashboard's WebSocket server: {e}"),
         }
@@ -115,6 +143,7 @@ impl std::error::Error for DashboardStartError {
         match self {
             Self::Listen { source, .. } => Some(source),
             Self::OrderService { source, .. } | Self::WebSocket(source) => Some(source),
+            Self::Login { source, .. } => Some(source),
             Self::Serve(e) => Some(e),
         }
     }
@@ -190,9 +219,7 @@ pub async fn start(options: DashboardOptions) -> Result<RunningDashboard, Dashbo
         source,
     })?;
 
-    let orders = Follower::connect(&options.orders).await.map_err(|source| {
-        DashboardStartError::OrderService { address: options.orders.clone(), source }
-    })?;
+    let orders = Follower::connect(&options.orders, options.account).await?;
 
     let ws = options
         .ws
@@ -214,7 +241,12 @@ pub async fn start(options: DashboardOptions) -> Result<RunningDashboard, Dashbo
         .map_err(DashboardStartError::Serve)?;
 
     let subscribed = Subscribed::to(&orders);
-    let follower = Follower { address: options.orders.clone(), book: book.clone(), events };
+    let follower = Follower {
+        address: options.orders.clone(),
+        account: options.account,
+        book: book.clone(),
+        events,
+    };
     let follower = tokio::spawn(follower.run(orders, subscribed));
 
     let router = http::router(&http::PageConfig { ws_address: server.address().to_owned() });

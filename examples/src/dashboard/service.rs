@@ -16,6 +16,8 @@ use contracts::order::{
 use messaging_runtime::{Client, Context, EventStream, MessageContext};
 
 use super::view::OrderBook;
+use super::DashboardStartError;
+use crate::auth::ServiceAccount;
 
 /// The `source` the dashboard's order service client puts in its messages.
 pub const SOURCE: &str = "dashboard-server";
@@ -115,16 +117,29 @@ impl Subscribed {
 /// figures to the browsers.
 pub(crate) struct Follower {
     pub(crate) address: String,
+    pub(crate) account: Option<ServiceAccount>,
     pub(crate) book: SharedBook,
     pub(crate) events: DashboardServiceEvents,
 }
 
 impl Follower {
-    /// Connects to the order service as [`SOURCE`].
+    /// Connects to the order service as [`SOURCE`] and logs in as `account`, when given.
     pub(crate) async fn connect(
         address: &str,
-    ) -> Result<OrderServiceClient, messaging_runtime::TransportError> {
-        let client = Client::builder().source(SOURCE).connect(address).await?;
+        account: Option<ServiceAccount>,
+    ) -> Result<OrderServiceClient, DashboardStartError> {
+        let client = Client::builder().source(SOURCE).connect(address).await.map_err(|source| {
+            DashboardStartError::OrderService { address: address.to_owned(), source }
+        })?;
+        if let Some(account) = account {
+            client.login(account.credentials()).await.map_err(|source| {
+                DashboardStartError::Login {
+                    address: address.to_owned(),
+                    account: account.username,
+                    source,
+                }
+            })?;
+        }
         Ok(OrderServiceClient::from_client(client))
     }
 
@@ -150,7 +165,7 @@ impl Follower {
         let mut delay = RECONNECT_DELAYS.0;
         loop {
             tokio::time::sleep(delay).await;
-            if let Ok(orders) = Self::connect(&self.address).await {
+            if let Ok(orders) = Self::connect(&self.address, self.account).await {
                 return orders;
             }
             delay = (delay * 2).min(RECONNECT_DELAYS.1);

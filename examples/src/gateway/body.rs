@@ -25,6 +25,9 @@ pub(crate) trait JsonRequestBody: DeserializeOwned {
 /// `POST /orders` takes the `createOrder` request as is.
 impl JsonRequestBody for CreateOrder {}
 
+/// `POST /login` takes the `$login` payload as is: `{"username", "password"}`.
+impl JsonRequestBody for messaging_runtime::auth::Credentials {}
+
 /// The body of `PUT /orders/{id}/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,6 +7,17 @@
 //! | `GET /orders/{id}` | `getOrderById` | 200, the order |
 //! | `PUT /orders/{id}/status` with `{"status", "trackingInfo"?}` | `updateOrderStatus` | 200, the order |
 //! | `POST /orders/{id}/cancel` with `{"reason"?}` or no body | `cancelOrder` | 200, the order |
+//! | `POST /login` with `{"username", "password"}` | `$login` | 200, `{"token", "actor", "expiresAt"}` |
+//! | `POST /logout` with `Authorization: Bearer <token>` | `$logout` | 204 |
+//!
+//! When the order service asks for a login ([`GatewayOptions::logged_in_as`]), the gateway
+//! logs in to it with its own service account, which may only read: `GET /orders/{id}`
+//! without a token is answered on the gateway's behalf. The routes that change orders need
+//! the caller's own login: without `Authorization: Bearer <token>` they answer 401
+//! `UNAUTHENTICATED`, with one the order service checks the caller's token and permissions.
+//! `POST /login` and `POST /logout` go through a link of their own, so a caller's login
+//! never replaces the gateway's. Without a login (the default), `/login` and `/logout` are
+//! 404 and every route is forwarded as it comes.
 //!
 //! - Each request is sent with a message context built from the HTTP request
 //!   ([`message_context`]): `Authorization: Bearer <token>` goes into `auth.token`, and the
@@ -41,7 +52,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use contracts::order::OrderServiceClient;
-use messaging_runtime::TransportError;
+use messaging_runtime::auth::AuthError;
+use messaging_runtime::{CallError, Client, TransportError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,6 +61,7 @@ use tokio::task::JoinHandle;
 pub use context::{bearer_token, message_context, REQUEST_ID_HEADER, SOURCE, TARGET};
 pub use error::{gateway_codes, ApiError};
 
+use crate::auth::{ServiceAccount, StayLoggedIn};
 use crate::dashboard::{http_authority, shown};
 
 /// How long a call to the order service may take unless [`GatewayOptions::timeout`] says
@@ -68,12 +81,29 @@ pub struct GatewayOptions {
     pub orders: String,
     /// How long a call to the order service may take before the gateway answers 504.
     pub timeout: Duration,
+    /// The account the gateway logs in to the order service with; `None` for an order
+    /// service that asks for no login.
+    pub account: Option<ServiceAccount>,
 }
 
 impl GatewayOptions {
-    /// Listens on `listen`, fronts the order service at `orders`, with [`DEFAULT_TIMEOUT`].
+    /// Listens on `listen`, fronts the order service at `orders`, with [`DEFAULT_TIMEOUT`]
+    /// and no login.
     pub fn new(listen: impl Into<String>, orders: impl Into<String>) -> Self {
-        Self { listen: listen.into(), orders: orders.into(), timeout: DEFAULT_TIMEOUT }
+        Self {
+            listen: listen.into(),
+            orders: orders.into(),
+            timeout: DEFAULT_TIMEOUT,
+            account: None,
+        }
+    }
+
+    /// Logs in to the order service as `account` (e.g. [`crate::auth::GATEWAY`]), and asks
+    /// callers that change orders for a login of their own.
+    #[must_use]
+    pub fn logged_in_as(mut self, account: ServiceAccount) -> Self {
+        self.account = Some(account);
+        self
     }
 }
 
@@ -95,6 +125,15 @@ pub enum GatewayStartError {
         /// Why.
         source: TransportError,
     },
+    /// The order service refused the gateway's login.
+    Login {
+        /// The order service's address.
+        address: String,
+        /// The account.
+        account: &'static str,
+        /// Why.
+        source: CallError<AuthError>,
+    },
 }
 
 impl fmt::Display for GatewayStartError {
@@ -104,6 +143,10 @@ impl fmt::Display for GatewayStartError {
             Self::OrderService { address, source } => {
                 write!(f, "cannot reach the order service at `{address}`: {source}")
             }
+            Self::Login { address, account, source } => write!(
+                f,
+                "cannot log in to the order service at `{address}` as `{account}`: {source}"
+            ),
         }
     }
 }
@@ -113,6 +156,7 @@ impl std::error::Error for GatewayStartError {
         match self {
             Self::Listen { source, .. } => Some(source),
             Self::OrderService { source, .. } => Some(source),
+            Self::Login { source, .. } => Some(source),
         }
     }
 }
@@ -124,6 +168,8 @@ pub struct RunningGateway {
     address: SocketAddr,
     url: String,
     orders: OrderServiceClient,
+    /// The link `POST /login` goes through, and the gateway's own login.
+    logins: Option<(Client, StayLoggedIn)>,
     http: JoinHandle<()>,
     http_stop: Option<oneshot::Sender<()>>,
 }
@@ -152,6 +198,9 @@ impl RunningGateway {
             self.http.abort();
         }
         self.orders.inner().close();
+        if let Some((logins, _)) = self.logins.take() {
+            logins.close();
+        }
     }
 }
 
@@ -178,10 +227,18 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, GatewaySta
             address: options.orders.clone(),
             source,
         })?;
+    let logins = match options.account {
+        Some(account) => Some(log_in(&client, account, &options).await?),
+        None => None,
+    };
     let orders = OrderServiceClient::from_client(client);
 
-    let app = routes::router(routes::Gateway { orders: orders.clone(), timeout: options.timeout })
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let gateway = routes::Gateway {
+        orders: orders.clone(),
+        timeout: options.timeout,
+        logins: logins.as_ref().map(|(link, _)| link.clone()),
+    };
+    let app = routes::router(gateway).into_make_service_with_connect_info::<SocketAddr>();
     let (http_stop, stopped) = oneshot::channel::<()>();
     let http = tokio::spawn(async move {
         let serving = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -196,7 +253,28 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, GatewaySta
         address,
         url: format!("http://{}", shown(address)),
         orders,
+        logins,
         http,
         http_stop: Some(http_stop),
     })
+}
+
+/// Logs `client` in as `account` (again after each reconnection) and opens the link the
+/// callers' logins go through.
+async fn log_in(
+    client: &Client,
+    account: ServiceAccount,
+    options: &GatewayOptions,
+) -> Result<(Client, StayLoggedIn), GatewayStartError> {
+    let address = || options.orders.clone();
+    let (login, _) =
+        StayLoggedIn::start(client, account.credentials()).await.map_err(|source| {
+            GatewayStartError::Login { address: address(), account: account.username, source }
+        })?;
+    let logins = crate::dependency_link(SOURCE)
+        .timeout(options.timeout)
+        .connect(&options.orders)
+        .await
+        .map_err(|source| GatewayStartError::OrderService { address: address(), source })?;
+    Ok((logins, login))
 }
