@@ -86,7 +86,8 @@ pub(crate) fn order() -> impl Strategy<Value = Order> {
 pub(crate) fn create_order() -> impl Strategy<Value = CreateOrder> {
     let line = (text(), any::<u32>())
         .prop_map(|(product_id, quantity)| OrderLine { product_id, quantity });
-    (text(), prop::collection::vec(line, 0..4), address()).prop_map(
+    // `items` holds 1 to `MAX_ORDER_LINES` lines (the contract's rule).
+    (text(), prop::collection::vec(line, 1..4), address()).prop_map(
         |(customer_id, items, shipping_address)| CreateOrder {
             customer_id,
             items,
