@@ -1,9 +1,9 @@
 //! Items the macros' generated code names by absolute path. Not a public API: it changes
 //! without notice.
 
-use crate::error::CallError;
+pub use crate::error::CallError;
 
-pub use crate::client::{Call, Client, ClientBuilder, EventStream, Subscription};
+pub use crate::client::{Call, Client, ClientBuilder, EventStream, Gather, Subscription};
 pub use crate::context::MessageContext;
 pub use crate::contract::handshake::{Hello, NoError};
 pub use crate::contract::schema::{MessageSchemas, SchemaError};
@@ -15,6 +15,7 @@ pub use crate::contract::{
 pub use crate::error::{PublishError, TransportError, WireError};
 pub use crate::server::{Broadcaster, ClientId, Context, Router, Service};
 pub use crate::validation::ValidationFailure;
+pub use futures_core::Stream;
 pub use schemars;
 pub use schemars::{Schema, SchemaGenerator};
 pub use serde;

@@ -27,6 +27,13 @@ pub(crate) struct NatsServer {
     cluster: Vec<String>,
 }
 
+/// A free TCP port on 127.0.0.1 (for a cluster's route port, which nats-server cannot pick
+/// itself and report).
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
+    listener.local_addr().expect("has an address").port()
+}
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 fn binary() -> String {
@@ -37,6 +44,22 @@ impl NatsServer {
     /// A nats-server on an ephemeral port.
     pub(crate) fn start() -> Self {
         Self::start_with(0, Vec::new())
+    }
+
+    /// One node of a cluster named `cluster`: it listens for routes on `route_port` and
+    /// connects to the nodes at `routes` (their route ports). No JetStream.
+    pub(crate) fn cluster_node(route_port: u16, routes: &[u16]) -> Self {
+        let routes =
+            routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        let args = vec![
+            "--cluster_name".to_owned(),
+            "messaging-tests".to_owned(),
+            "--cluster".to_owned(),
+            format!("nats://127.0.0.1:{route_port}"),
+            "--routes".to_owned(),
+            routes,
+        ];
+        Self::start_with(0, args)
     }
 
     /// A nats-server on `port` (0: ephemeral) with extra arguments (cluster routes).
@@ -54,9 +77,12 @@ impl NatsServer {
     fn launch(&mut self) {
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
         let mut command = Command::new(binary());
+        command.args(["-a", "127.0.0.1", "-p", &port]);
+        if self.cluster.is_empty() {
+            // JetStream in a cluster wants names and a quorum; the cluster tests need none.
+            command.args(["-js", "-sd"]).arg(&self.store);
+        }
         command
-            .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
-            .arg(&self.store)
             .args(&self.cluster)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

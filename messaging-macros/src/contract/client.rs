@@ -67,6 +67,19 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
                 &self.client
             }
 
+            /// Sends `request` once to every server of this contract (every replica over
+            /// `nats://`) and yields each typed reply until `until` says to stop: a count, a
+            /// quiet period, or the deadline.
+            pub fn request_many<R: #p::Request>(
+                &self,
+                request: R,
+                until: #p::Gather,
+            ) -> impl #p::Stream<
+                Item = #p::Result<R::Response, #p::CallError<<#marker as #p::Contract>::Error>>,
+            > + ::core::marker::Send + 'static {
+                self.client.request_many::<R, <#marker as #p::Contract>::Error>(request, until)
+            }
+
             /// Sends one of the contract's events to the server.
             ///
             /// # Errors

@@ -112,6 +112,7 @@ async fn serve_connection(
             frame = inbound.recv() => match frame {
                 Some(Inbound::Request(request)) => connection.on_request(*request),
                 Some(Inbound::Event(event)) => connection.on_event(*event),
+                Some(Inbound::Gather(gather)) => connection.on_request(gather.into_request()),
                 // In process, a caller that gave up closed its reply channel already.
                 Some(Inbound::Cancel(_)) => {}
                 None => break,

@@ -46,6 +46,43 @@ pub struct RequestFrame {
     pub reply: oneshot::Sender<Reply>,
 }
 
+/// A request that collects the replies of every server that serves it
+/// ([`crate::Client::request_many`]).
+#[derive(Debug)]
+pub struct GatherFrame {
+    /// The number the client gave the request, as [`RequestFrame::id`].
+    pub id: u64,
+    /// The wire name (`requestType`).
+    pub name: Cow<'static, str>,
+    /// The request body.
+    pub payload: Payload,
+    /// The sender's context.
+    pub context: MessageContext,
+    /// Where each answer goes; the client closes it when it has collected enough.
+    pub replies: mpsc::UnboundedSender<Reply>,
+}
+
+impl GatherFrame {
+    /// The same request with one reply: what a transport with one server behind each
+    /// connection sends (the server's answer is the one reply collected).
+    pub fn into_request(self) -> RequestFrame {
+        let (reply, answer) = oneshot::channel();
+        let replies = self.replies;
+        tokio::spawn(async move {
+            if let Ok(answer) = answer.await {
+                let _ = replies.send(answer);
+            }
+        });
+        RequestFrame {
+            id: self.id,
+            name: self.name,
+            payload: self.payload,
+            context: self.context,
+            reply,
+        }
+    }
+}
+
 /// An event, in either direction.
 #[derive(Debug)]
 pub struct EventFrame {
@@ -66,6 +103,10 @@ pub enum Inbound {
     Request(Box<RequestFrame>),
     /// An event emitted by the client.
     Event(Box<EventFrame>),
+    /// A request to every server that serves it. A transport with one server per connection
+    /// sends it as a plain request ([`GatherFrame::into_request`]); a broker publishes it
+    /// once to every replica.
+    Gather(Box<GatherFrame>),
     /// The caller of request `id` stopped waiting for its reply (its call was dropped or
     /// timed out): its reply channel is closed already. In process that alone tells the
     /// server to cancel the handler; a transport that forwards requests over a wire tells the

@@ -107,6 +107,10 @@ async fn put<S: FrameSocket>(
             None => Ok(()),
         };
     }
+    let frame = match frame {
+        Inbound::Gather(gather) => Inbound::Request(Box::new(gather.into_request())),
+        frame => frame,
+    };
     let message = encode_outgoing(frame, &mut lock(pending));
     match message {
         Some(message) => sink.feed(message).await,
@@ -139,7 +143,7 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
             pending.add(request.id, request.reply);
         }
         // Handled by `put` before it gets here.
-        Inbound::Cancel(_) => return None,
+        Inbound::Cancel(_) | Inbound::Gather(_) => return None,
         Inbound::Event(event) => {
             if let Err(e) =
                 wire::encode_event(&mut out, &event.name, &event.payload, &event.context)

@@ -19,8 +19,8 @@ use super::Options;
 use crate::error::TransportError;
 use crate::payload::Payload;
 use crate::transport::{
-    event_queue, ClientLink, CloseReason, EventFrame, EventSender, Inbound, QueueError, Reply,
-    RequestFrame,
+    event_queue, ClientLink, CloseReason, EventFrame, EventSender, GatherFrame, Inbound,
+    QueueError, Reply, RequestFrame,
 };
 use crate::wire::{codes, WireError};
 
@@ -131,6 +131,7 @@ impl Link {
                 Inbound::Request(request) => self.request(*request),
                 Inbound::Event(event) => self.emit(*event).await,
                 Inbound::Cancel(id) => self.cancel(id).await,
+                Inbound::Gather(gather) => self.gather(*gather).await,
             }
         }
         self.abort_calls();
@@ -150,21 +151,34 @@ impl Link {
         headers
     }
 
-    fn request(&self, request: RequestFrame) {
-        let RequestFrame { id, name, payload, context, reply } = request;
+    /// A request's headers and body.
+    fn encode(
+        &self,
+        id: u64,
+        name: &str,
+        payload: &Payload,
+        context: &crate::context::MessageContext,
+    ) -> Result<(HeaderMap, Vec<u8>), WireError> {
         let mut headers = self.headers();
         headers.insert(REQUEST_ID, id.to_string());
         let mut body = Vec::new();
-        let encoded = headers::write_context(&mut headers, &context).and_then(|()| {
-            payload.write_json(&mut body).map_err(|e| {
-                let message = format!("request `{name}` could not be encoded: {e}");
-                WireError::new(codes::INVALID_PAYLOAD, 400, message)
-            })
-        });
-        if let Err(error) = encoded {
-            let _ = reply.send(Err(error));
-            return;
-        }
+        headers::write_context(&mut headers, context)?;
+        payload.write_json(&mut body).map_err(|e| {
+            let message = format!("request `{name}` could not be encoded: {e}");
+            WireError::new(codes::INVALID_PAYLOAD, 400, message)
+        })?;
+        Ok((headers, body))
+    }
+
+    fn request(&self, request: RequestFrame) {
+        let RequestFrame { id, name, payload, context, reply } = request;
+        let (headers, body) = match self.encode(id, &name, &payload, &context) {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
         let subject = self.subjects.request(&self.contract, &name);
         let (handle, registration) = AbortHandle::new_pair();
         self.calls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, handle);
@@ -180,6 +194,61 @@ impl Link {
             }
         };
         tokio::spawn(Abortable::new(call, registration));
+    }
+
+    /// Publishes the request once to every replica (the `_all` subject) and hands each
+    /// reply on until the client stops collecting.
+    async fn gather(&self, gather: GatherFrame) {
+        let GatherFrame { id, name, payload, context, replies } = gather;
+        let (headers, body) = match self.encode(id, &name, &payload, &context) {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                let _ = replies.send(Err(error));
+                return;
+            }
+        };
+        let subject = self.subjects.request_all(&self.contract, &name);
+        let inbox = self.broker.new_inbox();
+        let subscribed = self.broker.subscribe(inbox.clone()).await;
+        let published = match subscribed {
+            Ok(subscription) => self
+                .broker
+                .publish_with_reply_and_headers(subject.clone(), inbox, headers, body.into())
+                .await
+                .map(|()| subscription)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut subscription = match published {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                tracing::debug!(request = %name, error = %e, "nats gather failed");
+                return;
+            }
+        };
+        let (handle, registration) = AbortHandle::new_pair();
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, handle);
+        let calls = Arc::clone(&self.calls);
+        let collect = async move {
+            loop {
+                let message = tokio::select! {
+                    message = subscription.next() => message,
+                    () = replies.closed() => None,
+                };
+                let Some(message) = message else { break };
+                if message.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+                    let _ = replies.send(Err(no_responders(&name, &subject)));
+                    break;
+                }
+                if let Some(reply) = answer(Ok(message), &name, &subject) {
+                    if replies.send(reply).is_err() {
+                        break;
+                    }
+                }
+            }
+            calls.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        };
+        tokio::spawn(Abortable::new(collect, registration));
     }
 
     async fn emit(&self, event: EventFrame) {
@@ -210,6 +279,12 @@ impl Link {
     }
 }
 
+fn no_responders(name: &str, subject: &str) -> WireError {
+    let message =
+        format!("no server serves `{name}`: nobody subscribes to the NATS subject `{subject}`");
+    WireError::new(codes::NO_RESPONDERS, 503, message)
+}
+
 /// What a NATS request came back with, as the client's reply; `None` when the broker
 /// connection failed under it (the call then reports the connection as lost).
 fn answer(
@@ -220,10 +295,7 @@ fn answer(
     let message = match outcome {
         Ok(message) => message,
         Err(e) if e.kind() == RequestErrorKind::NoResponders => {
-            let message = format!(
-                "no server serves `{name}`: nobody subscribes to the NATS subject `{subject}`"
-            );
-            return Some(Err(WireError::new(codes::NO_RESPONDERS, 503, message)));
+            return Some(Err(no_responders(name, subject)));
         }
         Err(e) if e.kind() == RequestErrorKind::MaxPayloadExceeded => {
             let message = format!("request `{name}` is larger than the NATS server accepts: {e}");

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use async_nats::{HeaderMap, Message, Subscriber};
 use async_trait::async_trait;
+use futures_util::future::join_all;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::links::Links;
@@ -27,7 +28,12 @@ pub(super) struct NatsListener {
     links: Arc<Links>,
     incoming: mpsc::UnboundedReceiver<ServerLink>,
     fanout: Arc<NatsFanout>,
-    /// The subscriptions' tasks: aborted (which unsubscribes) when the listener goes.
+    /// The subscriptions' tasks: drained when the server stops, aborted (which
+    /// unsubscribes) when the listener is dropped.
+    subscriptions: Vec<JoinHandle<()>>,
+    /// Tells the subscriptions' tasks to drain.
+    closing: watch::Sender<bool>,
+    /// Other tasks (the broadcast publisher, the link sweeper): aborted when the listener goes.
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -48,6 +54,8 @@ impl NatsListener {
             links,
             incoming,
             fanout,
+            subscriptions: Vec::new(),
+            closing: watch::channel(false).0,
             tasks: vec![publisher],
         }
     }
@@ -84,39 +92,72 @@ impl NatsListener {
             for (subject, queue) in [(endpoint.subject.clone(), true), (all, false)] {
                 let subscription = self.subscribe(subject, queue).await?;
                 let (links, service) = (Arc::clone(&self.links), Arc::clone(&service));
-                self.tasks.push(tokio::spawn(each(subscription, move |message| {
-                    let (links, endpoint) =
-                        (Arc::clone(&links), Arc::clone(&service.endpoints[index]));
-                    async move { links.on_request(message, endpoint).await }
-                })));
+                self.subscriptions.push(tokio::spawn(each(
+                    self.closing.subscribe(),
+                    subscription,
+                    move |message| {
+                        let (links, endpoint) =
+                            (Arc::clone(&links), Arc::clone(&service.endpoints[index]));
+                        async move { links.on_request(message, endpoint).await }
+                    },
+                )));
             }
         }
         let emits = self.subscribe(self.subjects.emits_of(&contract.name), true).await?;
         let links = Arc::clone(&self.links);
-        self.tasks.push(tokio::spawn(each(emits, move |message| {
-            links.on_emit(&message);
-            async {}
-        })));
+        self.subscriptions.push(tokio::spawn(each(
+            self.closing.subscribe(),
+            emits,
+            move |message| {
+                links.on_emit(&message);
+                async {}
+            },
+        )));
         for (subject, verb) in service.subjects() {
             let subscription = self.subscribe(subject, false).await?;
             let (broker, service) = (self.broker.clone(), Arc::clone(&service));
-            self.tasks.push(tokio::spawn(each(subscription, move |message| {
-                let (broker, answer) = (broker.clone(), service.answer(verb));
-                async move { answer_with(&broker, message, &answer).await }
-            })));
+            self.subscriptions.push(tokio::spawn(each(
+                self.closing.subscribe(),
+                subscription,
+                move |message| {
+                    let (broker, answer) = (broker.clone(), service.answer(verb));
+                    async move { answer_with(&broker, message, &answer).await }
+                },
+            )));
         }
         Ok(())
     }
 }
 
-/// Runs `handle` for each message of `subscription`, in order.
-async fn each<F, Fut>(mut subscription: Subscriber, mut handle: F)
-where
+/// Runs `handle` for each message of `subscription`, in order, until `closing`; then
+/// unsubscribes and handles what the broker had delivered already, so that no request
+/// taken off the broker is left unanswered.
+async fn each<F, Fut>(
+    mut closing: watch::Receiver<bool>,
+    mut subscription: Subscriber,
+    mut handle: F,
+) where
     F: FnMut(Message) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    while let Some(message) = subscription.next().await {
-        handle(message).await;
+    loop {
+        tokio::select! {
+            message = subscription.next() => match message {
+                Some(message) => handle(message).await,
+                None => return,
+            },
+            changed = closing.changed() => {
+                let closing = changed.is_err() || *closing.borrow_and_update();
+                if closing {
+                    break;
+                }
+            }
+        }
+    }
+    if subscription.drain().await.is_ok() {
+        while let Some(message) = subscription.next().await {
+            handle(message).await;
+        }
     }
 }
 
@@ -179,14 +220,18 @@ impl Listener for NatsListener {
         for (subject, bye) in [(self.subjects.cancels(), false), (self.subjects.byes(), true)] {
             let subscription = self.subscribe(subject, false).await?;
             let links = Arc::clone(&self.links);
-            self.tasks.push(tokio::spawn(each(subscription, move |message| {
-                if bye {
-                    links.on_bye(&message);
-                } else {
-                    links.on_cancel(&message);
-                }
-                async {}
-            })));
+            self.subscriptions.push(tokio::spawn(each(
+                self.closing.subscribe(),
+                subscription,
+                move |message| {
+                    if bye {
+                        links.on_bye(&message);
+                    } else {
+                        links.on_cancel(&message);
+                    }
+                    async {}
+                },
+            )));
         }
         let (links, idle) = (Arc::clone(&self.links), self.options.link_idle);
         self.tasks.push(tokio::spawn(async move {
@@ -203,20 +248,24 @@ impl Listener for NatsListener {
 }
 
 impl NatsListener {
-    /// Ends every subscription and waits until the broker knows.
+    /// Ends every subscription, handles what was delivered already, and waits until the
+    /// broker knows (for at most [`DRAIN_WAIT`]).
     async fn unsubscribe(&mut self) {
-        for task in self.tasks.drain(..) {
-            task.abort();
-            // Returns once the task's subscriptions are dropped (their `UNSUB` queued).
-            let _ = task.await;
+        self.closing.send_replace(true);
+        let drained = join_all(self.subscriptions.drain(..));
+        if tokio::time::timeout(DRAIN_WAIT, drained).await.is_err() {
+            tracing::warn!("nats subscriptions did not drain in time");
         }
         let _ = self.broker.flush().await;
     }
 }
 
+/// How long a stopping server waits for its subscriptions to drain.
+const DRAIN_WAIT: Duration = Duration::from_secs(5);
+
 impl Drop for NatsListener {
     fn drop(&mut self) {
-        self.tasks.iter().for_each(JoinHandle::abort);
+        self.subscriptions.iter().chain(&self.tasks).for_each(JoinHandle::abort);
     }
 }
 
