@@ -24,6 +24,7 @@
 //! that module answers errors with an empty body, and the typed client needs the wire error.
 
 mod client;
+mod durable;
 pub(crate) mod headers;
 mod links;
 mod server;
@@ -34,6 +35,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use durable::{Delivery, DurableEvents, DurableSubscription};
 
 use super::{ClientLink, Listener, Transport};
 use crate::error::TransportError;
@@ -50,6 +53,12 @@ pub const DEFAULT_LINK_IDLE: Duration = Duration::from_secs(300);
 /// slow consumer: 8192.
 pub const DEFAULT_CLIENT_EVENT_QUEUE: usize = 8192;
 
+/// How long a JetStream stream keeps stored events by default: 7 days.
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a durable subscriber has to acknowledge an event before it is delivered again,
+/// by default: 30 s.
+pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
+
 /// The NATS transport, registered for `nats://` with the default options; give one with
 /// other options to one server ([`crate::Server::bind_with`]) or client
 /// ([`crate::client::ClientBuilder::transport`]).
@@ -65,6 +74,9 @@ pub(crate) struct Options {
     pub(crate) queue_group: String,
     pub(crate) link_idle: Duration,
     pub(crate) client_event_queue: usize,
+    pub(crate) store_events: bool,
+    pub(crate) event_retention: Duration,
+    pub(crate) ack_wait: Duration,
 }
 
 impl Default for NatsTransport {
@@ -75,6 +87,9 @@ impl Default for NatsTransport {
                 queue_group: DEFAULT_QUEUE_GROUP.to_owned(),
                 link_idle: DEFAULT_LINK_IDLE,
                 client_event_queue: DEFAULT_CLIENT_EVENT_QUEUE,
+                store_events: false,
+                event_retention: DEFAULT_EVENT_RETENTION,
+                ack_wait: DEFAULT_ACK_WAIT,
             },
         }
     }
@@ -123,6 +138,48 @@ impl NatsTransport {
         self
     }
 
+    /// Stores the events of the contracts a server serves in a JetStream stream (off by
+    /// default), so that durable subscribers ([`NatsTransport::durable`]) get the events
+    /// published while they were down. The broker needs JetStream on (`nats-server -js`).
+    #[must_use]
+    pub fn store_events(mut self, store: bool) -> Self {
+        self.options.store_events = store;
+        self
+    }
+
+    /// How long the stream keeps stored events (7 days by default).
+    #[must_use]
+    pub fn event_retention(mut self, retention: Duration) -> Self {
+        self.options.event_retention = retention;
+        self
+    }
+
+    /// How long a durable subscriber has to acknowledge an event before it is delivered
+    /// again (30 s by default).
+    #[must_use]
+    pub fn ack_wait(mut self, wait: Duration) -> Self {
+        self.options.ack_wait = wait;
+        self
+    }
+
+    /// The stored events of `contract` on the broker at `address`, to subscribe to durably
+    /// ([`DurableEvents::subscribe`]); makes the stream if no server made it yet.
+    ///
+    /// # Errors
+    /// An address or option the transport cannot work with, a broker that cannot be reached
+    /// or has no JetStream.
+    pub async fn durable(
+        &self,
+        address: &str,
+        contract: &str,
+    ) -> Result<DurableEvents, TransportError> {
+        self.check()?;
+        service::check_name(contract)
+            .map_err(|reason| TransportError::InvalidOption { option: "contract", reason })?;
+        let broker = connect_broker(address, "messaging-runtime durable subscriber", None).await?;
+        DurableEvents::open(broker, contract, &self.options).await
+    }
+
     fn check(&self) -> Result<(), TransportError> {
         let invalid = |option, reason| Err(TransportError::InvalidOption { option, reason });
         if let Err(reason) = subjects::check_prefix(&self.options.prefix) {
@@ -133,6 +190,9 @@ impl NatsTransport {
         }
         if self.options.link_idle.is_zero() {
             return invalid("link_idle", "must be more than zero, found 0 s".to_owned());
+        }
+        if self.options.ack_wait.is_zero() {
+            return invalid("ack_wait", "must be more than zero, found 0 s".to_owned());
         }
         if self.options.client_event_queue == 0 {
             return invalid("client_event_queue", "must be at least 1, found 0".to_owned());

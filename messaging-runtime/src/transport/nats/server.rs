@@ -216,6 +216,10 @@ impl Listener for NatsListener {
         self.fanout.route(contracts);
         for contract in contracts {
             self.announce_one(contract).await?;
+            if self.options.store_events && !contract.events.is_empty() {
+                let context = async_nats::jetstream::new(self.broker.clone());
+                super::durable::ensure_stream(&context, &self.options, &contract.name).await?;
+            }
         }
         for (subject, bye) in [(self.subjects.cancels(), false), (self.subjects.byes(), true)] {
             let subscription = self.subscribe(subject, false).await?;
