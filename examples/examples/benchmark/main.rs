@@ -3,6 +3,8 @@
 //! on the same runtime, in two tables:
 //!
 //! - `memory://` against a tokio `mpsc` + `oneshot` exchange of the same typed values;
+//! - `nats://` through a local nats-server (started by the benchmark) against raw
+//!   `async-nats` request/reply of the same JSON payload (`--nats`, or `--all`);
 //! - `ws://127.0.0.1` against a raw tokio-tungstenite client and server exchanging the same
 //!   JSON envelopes (`{"type":"request",..}` → `{"type":"response",..}`). The raw server
 //!   parses each request envelope with serde_json (payload and context included), looks the
@@ -42,6 +44,9 @@
 
 mod measure;
 mod memory;
+mod nats;
+#[path = "../../../tests/support/nats.rs"]
+mod nats_server;
 mod options;
 mod orders;
 mod raw_ws;
@@ -91,6 +96,11 @@ fn main() -> ExitCode {
     }
     if options.run_ws {
         ws::bench_ws(options, order_bytes);
+    }
+    if options.run_nats {
+        println!();
+        println!();
+        nats::bench_nats(options, order_bytes);
     }
     ExitCode::SUCCESS
 }

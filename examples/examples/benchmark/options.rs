@@ -26,6 +26,8 @@ pub(crate) struct Options {
     pub(crate) run_memory: bool,
     /// Whether the `ws://` comparison runs.
     pub(crate) run_ws: bool,
+    /// Whether the `nats://` comparison runs (it starts a `nats-server` of its own).
+    pub(crate) run_nats: bool,
     /// `--side raw|ours`: measure only one side (for profiling it).
     pub(crate) only: Option<Which>,
 }
@@ -46,6 +48,7 @@ impl Options {
         rounds: 3,
         run_memory: true,
         run_ws: true,
+        run_nats: false,
         only: None,
     };
     const QUICK: Self = Self {
@@ -54,6 +57,7 @@ impl Options {
         rounds: 3,
         run_memory: true,
         run_ws: true,
+        run_nats: false,
         only: None,
     };
 
@@ -64,7 +68,7 @@ impl Options {
         let mut options =
             if args.iter().any(|a| a == "--quick") { Self::QUICK } else { Self::FULL };
         let mut warmup_given = false;
-        let (mut only_memory, mut only_ws) = (false, false);
+        let (mut only_memory, mut only_ws, mut nats) = (false, false, false);
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
             let mut number = |name: &str| -> Result<usize, String> {
@@ -78,7 +82,8 @@ impl Options {
                 "--quick" => {}
                 "--memory" => only_memory = true,
                 "--ws" => only_ws = true,
-                "--all" => (only_memory, only_ws) = (true, true),
+                "--nats" => nats = true,
+                "--all" => (only_memory, only_ws, nats) = (true, true, true),
                 "--iterations" | "-n" => {
                     let n = number("--iterations")?;
                     (options.memory.iterations, options.ws.iterations) = (n, n);
@@ -104,8 +109,8 @@ impl Options {
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
-        if only_memory || only_ws {
-            (options.run_memory, options.run_ws) = (only_memory, only_ws);
+        if only_memory || only_ws || nats {
+            (options.run_memory, options.run_ws, options.run_nats) = (only_memory, only_ws, nats);
         }
         for sizes in [&mut options.memory, &mut options.ws] {
             if !warmup_given {
@@ -123,11 +128,13 @@ usage: cargo run --release -p examples --example benchmark -- [options]
 
   --memory           only the memory:// comparison
   --ws               only the ws:// comparison
-  --all              both (the default)
+  --nats             only the nats:// comparison (starts a nats-server from PATH or $NATS_SERVER)
+  --all              all three (the default: memory:// and ws://)
   --quick            a short run (memory: 10k sequential, 20k throughput calls per round;
                      ws: 4k sequential, 20k throughput calls per round)
   --iterations N     sequential calls measured per round (default 100000 memory, 20000 ws)
-  --requests N       calls per throughput run, 64 in flight (default 200000 memory, 100000 ws)
+  --requests N       calls per throughput run, 64 in flight (default 200000 memory, 100000 ws
+                     and nats; nats:// uses the ws:// sizes)
   --rounds N         rounds; each figure is the best over them (default 3)
   --warmup N         warm-up calls per side before measuring (default 20000 memory, 5000 ws)
   --side raw|ours    measure only one side (for profiling it; ratios are then meaningless)";
