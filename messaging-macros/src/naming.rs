@@ -1,63 +1,35 @@
 //! The naming scheme, decided in one place: case conversions and generated item names.
 
+use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::Ident;
 use quote::format_ident;
 
-/// Splits an identifier into lowercase words at `_` and at lower→upper boundaries.
-fn words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for c in name.trim_start_matches("r#").chars() {
-        if c == '_' || c == '-' {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && previous_lower && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        previous_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.extend(c.to_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+// One case-conversion rule for every generated name, heck's: words split at `_`, `-` and
+// case boundaries, an acronym kept as one word (`NotAMember` → `not_a_member`,
+// `IOFailed` → `io_failed`, `HTTPPing` → `httpPing`).
+
+fn bare(name: &str) -> &str {
+    name.trim_start_matches("r#")
 }
 
 /// `OrderCreated` / `order_created` → `orderCreated`.
 pub(crate) fn lower_camel(name: &str) -> String {
-    let mut out = String::new();
-    for (i, word) in words(name).iter().enumerate() {
-        if i == 0 {
-            out.push_str(word);
-        } else {
-            let mut chars = word.chars();
-            if let Some(first) = chars.next() {
-                out.extend(first.to_uppercase());
-                out.push_str(chars.as_str());
-            }
-        }
-    }
-    out
+    bare(name).to_lower_camel_case()
 }
 
 /// `OrderNotFound` → `ORDER_NOT_FOUND`.
 pub(crate) fn screaming_snake(name: &str) -> String {
-    words(name).join("_").to_uppercase()
+    bare(name).to_shouty_snake_case()
 }
 
 /// `OrderNotFound` → `order_not_found`.
 pub(crate) fn snake(name: &str) -> String {
-    words(name).join("_")
+    bare(name).to_snake_case()
 }
 
 /// `OrderService` → `order-service`.
 pub(crate) fn kebab(name: &str) -> String {
-    words(name).join("-")
+    bare(name).to_kebab_case()
 }
 
 /// The generated items of a contract named after its trait.
@@ -83,6 +55,8 @@ impl ContractNames {
 /// of the same name would clash with them.
 pub(crate) const RESERVED_METHODS: &[(&str, &str)] = &[
     ("connect", "Client::connect"),
+    ("connect_with", "Client::connect_with"),
+    ("request_many", "Client::request_many"),
     ("from_client", "Client::from_client"),
     ("inner", "Client::inner"),
     ("emit", "Client::emit"),
@@ -121,6 +95,12 @@ mod tests {
         assert_eq!(screaming_snake("OrderNotFound"), "ORDER_NOT_FOUND");
         assert_eq!(snake("OrderShipped"), "order_shipped");
         assert_eq!(kebab("OrderService"), "order-service");
-        assert_eq!(lower_camel("HTTPError"), "httperror");
+        assert_eq!(lower_camel("HTTPPing"), "httpPing");
+        assert_eq!(lower_camel("GetURL"), "getUrl");
+        assert_eq!(screaming_snake("NotAMember"), "NOT_A_MEMBER");
+        assert_eq!(snake("NotAMember"), "not_a_member");
+        assert_eq!(screaming_snake("IOFailed"), "IO_FAILED");
+        assert_eq!(snake("r#type"), "type");
+        assert_eq!(lower_camel("A"), "a");
     }
 }

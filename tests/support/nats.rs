@@ -82,6 +82,10 @@ impl NatsServer {
             // JetStream in a cluster wants names and a quorum; the cluster tests need none.
             command.args(["-js", "-sd"]).arg(&self.store);
         }
+        if let Ok(dir) = std::env::var("NATS_TRACE_DIR") {
+            let _ = dir;
+            command.arg("-DV");
+        }
         command
             .args(&self.cluster)
             .stdin(Stdio::null())
@@ -97,15 +101,30 @@ impl NatsServer {
         let (found, port) = mpsc::channel();
         std::thread::spawn(move || {
             let mut found = Some(found);
+            let mut port = None;
             let mut log = Vec::new();
+            let mut trace = std::env::var("NATS_TRACE_DIR").ok().and_then(|dir| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(format!("{dir}/nats.log"))
+                    .ok()
+            });
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(file) = trace.as_mut() {
+                    use std::io::Write as _;
+                    let _ = writeln!(file, "{line}");
+                }
                 if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                    let port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
+                    port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
+                }
+                // Only now does it serve clients as it should (accounts and JetStream set up).
+                if line.contains("Server is ready") {
                     if let (Some(tx), Some(port)) = (found.take(), port) {
                         let _ = tx.send(Ok(port));
                     }
                 }
-                if line.contains("Server is ready") || found.is_some() {
+                if found.is_some() {
                     log.push(line);
                 }
             }

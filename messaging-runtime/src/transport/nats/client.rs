@@ -50,7 +50,7 @@ pub(super) async fn start(
     let own = broker.subscribe(subjects.client_inbox(&id)).await.map_err(|e| io(&e))?;
     // The broker knows the subscriptions once this returns: no event published after
     // `connect` returns is missed.
-    broker.flush().await.map_err(|e| io(&e))?;
+    super::sync_with_broker(&broker).await?;
     let (sender, events) = event_queue();
     let receiving = tokio::spawn(receive_events(
         futures_util::stream::select(broadcasts, own),

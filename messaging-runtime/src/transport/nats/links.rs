@@ -40,6 +40,8 @@ pub(super) struct Links {
     subjects: Subjects,
     accept: mpsc::UnboundedSender<ServerLink>,
     links: Mutex<HashMap<String, Link>>,
+    /// Set when the server stops: requests still arriving are answered `UNAVAILABLE`.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl Links {
@@ -48,7 +50,13 @@ impl Links {
         subjects: Subjects,
         accept: mpsc::UnboundedSender<ServerLink>,
     ) -> Self {
-        Self { broker, subjects, accept, links: Mutex::default() }
+        Self { broker, subjects, accept, links: Mutex::default(), closing: Default::default() }
+    }
+
+    /// The server stops: answer what still arrives `UNAVAILABLE` (a Rust client then sees
+    /// `Disconnected` at once, as from a socket server that went away).
+    pub(super) fn close(&self) {
+        self.closing.store(true, std::sync::atomic::Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Link>> {
@@ -62,6 +70,10 @@ impl Links {
             tracing::warn!(subject = %message.subject, "dropped a request with no reply subject: nowhere to answer");
             return;
         };
+        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+            let error = WireError::new(codes::UNAVAILABLE, 503, "the server is stopping");
+            return self.respond(reply_to, Err(error), &endpoint, started).await;
+        }
         let frame = match read_request(&message, &endpoint.name) {
             Ok(frame) => frame,
             Err(error) => return self.respond(reply_to, Err(error), &endpoint, started).await,

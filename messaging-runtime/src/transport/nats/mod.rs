@@ -246,7 +246,9 @@ async fn connect_broker(
     let mut options =
         async_nats::ConnectOptions::new().name(name).connection_timeout(Duration::from_secs(5));
     if let Some(lost) = lost {
-        options = options.event_callback(move |event| {
+        // The client redials by itself (its `reconnect` option): the connection that dropped
+        // must not come back on its own and keep subscriptions nobody reads.
+        options = options.max_reconnects(1).event_callback(move |event| {
             if matches!(event, async_nats::Event::Disconnected | async_nats::Event::Closed) {
                 lost.notify_one();
             }
@@ -257,6 +259,23 @@ async fn connect_broker(
         TransportError::Io(format!("cannot reach the NATS server at `{address}`: {e}"))
     })
 }
+
+/// Returns once the broker has handled everything this connection sent before (its
+/// subscriptions and unsubscriptions): a message sent to a fresh inbox comes back. A flush
+/// alone does not promise it (it may be answered by a PONG already on its way).
+pub(crate) async fn sync_with_broker(broker: &async_nats::Client) -> Result<(), TransportError> {
+    let failed = |e: &dyn std::fmt::Display| TransportError::Io(format!("nats: {e}"));
+    let inbox = broker.new_inbox();
+    let mut echo = broker.subscribe(inbox.clone()).await.map_err(|e| failed(&e))?;
+    broker.publish(inbox, "".into()).await.map_err(|e| failed(&e))?;
+    match tokio::time::timeout(SYNC_WAIT, futures_util::StreamExt::next(&mut echo)).await {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(failed(&format!("the broker did not answer within {SYNC_WAIT:?}"))),
+    }
+}
+
+/// How long [`sync_with_broker`] waits.
+const SYNC_WAIT: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Transport for NatsTransport {

@@ -247,7 +247,7 @@ impl Listener for NatsListener {
             }
         }));
         // The broker knows every subscription once this returns: the server is reachable.
-        self.broker.flush().await.map_err(|e| TransportError::Io(format!("nats flush: {e}")))
+        super::sync_with_broker(&self.broker).await
     }
 }
 
@@ -255,12 +255,15 @@ impl NatsListener {
     /// Ends every subscription, handles what was delivered already, and waits until the
     /// broker knows (for at most [`DRAIN_WAIT`]).
     async fn unsubscribe(&mut self) {
+        self.links.close();
         self.closing.send_replace(true);
         let drained = join_all(self.subscriptions.drain(..));
         if tokio::time::timeout(DRAIN_WAIT, drained).await.is_err() {
             tracing::warn!("nats subscriptions did not drain in time");
         }
-        let _ = self.broker.flush().await;
+        if let Err(e) = super::sync_with_broker(&self.broker).await {
+            tracing::warn!(error = %e, "a stopping server could not confirm it unsubscribed");
+        }
     }
 }
 
