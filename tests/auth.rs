@@ -208,6 +208,11 @@ async fn a_client_that_reconnects_stays_logged_in() {
     assert!(up.await.is_ok(), "connected again");
     // The token travels with every request: the new server verifies it, no new login needed.
     assert_eq!(profile.who_am_i(WhoAmI {}).await.expect("still logged in"), "u-alice");
+    // A per-call context is laid over the client's own: the login stays (it used to replace
+    // it, and the reconnected client was then anonymous).
+    let traced = MessageContext::new().with_trace_id("t-per-call");
+    let who = profile.who_am_i(WhoAmI {}).context(traced).await.expect("still logged in");
+    assert_eq!(who, "u-alice");
     second.stop().await;
 }
 

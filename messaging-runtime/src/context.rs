@@ -123,6 +123,35 @@ impl MessageContext {
         self
     }
 
+    /// This context laid over `base`: every field this one sets wins, the others come from
+    /// `base`; metadata is merged, this one's keys winning; a token or actor this one leaves
+    /// unset comes from `base`. What a call's `.context(..)` does with the client's own
+    /// context, so that a per-call context keeps the client's login and source.
+    #[must_use]
+    pub fn merged_over(self, base: MessageContext) -> MessageContext {
+        let mut metadata = base.metadata;
+        metadata.extend(self.metadata);
+        let auth = match (self.auth, base.auth) {
+            (Some(mine), Some(theirs)) => Some(Auth {
+                token: mine.token.or(theirs.token),
+                actor: mine.actor.or(theirs.actor),
+            }),
+            (mine, theirs) => mine.or(theirs),
+        };
+        MessageContext {
+            id: self.id.or(base.id),
+            timestamp: self.timestamp.or(base.timestamp),
+            source: self.source.or(base.source),
+            target: self.target.or(base.target),
+            auth,
+            metadata,
+            trace_id: self.trace_id.or(base.trace_id),
+            span_id: self.span_id.or(base.span_id),
+            parent_span_id: self.parent_span_id.or(base.parent_span_id),
+            deadline: self.deadline.or(base.deadline),
+        }
+    }
+
     /// The time left before the deadline, `None` when there is no deadline.
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline.map(|d| d.saturating_duration_since(Instant::now()))

@@ -38,7 +38,9 @@ impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
         Self { client, request, context: None, timeout: None, wait: None, error: PhantomData }
     }
 
-    /// Sends the request with this context instead of a fresh one.
+    /// Sends the request with this context laid over the client's own
+    /// ([`MessageContext::merged_over`]): the fields it sets win, the client's login token
+    /// and source stay unless it sets its own.
     pub fn context(mut self, context: MessageContext) -> Self {
         self.context = Some(context);
         self
@@ -171,7 +173,10 @@ impl<'a> State<'a> {
         let State::Start { client, payload, context, timeout, wait } = self else {
             return Some(self);
         };
-        let mut context = context.unwrap_or_else(|| client.new_context());
+        let mut context = match context {
+            Some(given) => given.merged_over(client.new_context()),
+            None => client.new_context(),
+        };
         let timeout = effective_timeout(client, timeout, &context);
         context.deadline = Instant::now().checked_add(timeout);
         let ready = Ready { client, payload, context, timeout, expiry: expiry(timeout) };
