@@ -87,7 +87,7 @@ async fn report_link(orders: &OrderServiceClient, address: &str) {
 /// registered this connection (and will send it every event) before the service says it is
 /// ready.
 async fn connect(address: &str) -> Result<(OrderServiceClient, StayLoggedIn), String> {
-    let client = examples::dependency_link(SOURCE)
+    let client = examples::dependency_link(SOURCE, examples::ORDER_CONTRACT)
         .connect(address)
         .await
         .map_err(|e| format!("cannot reach the order service at {address}: {e}"))?;

@@ -1,8 +1,11 @@
 //! The guide's order service as a process of its own, for running the microservices apart
-//! over `ws://`. It checks and reserves stock in the product service at `--products`:
+//! over `ws://` or `nats://`. It checks and reserves stock in the product service at
+//! `--products`:
 //!
 //! ```sh
 //! cargo run -p examples --example order-service -- --listen ws://127.0.0.1:0 --products ws://127.0.0.1:43521/
+//! # or, as one of several replicas behind a NATS broker:
+//! cargo run -p examples --example order-service -- --listen nats://127.0.0.1:4222 --products nats://127.0.0.1:4222 --replica a
 //! ```
 //!
 //! The first line of output is the address it listens on, for clients and the notification
@@ -20,12 +23,17 @@ use examples::cli::{self, Flag, Spec};
 
 const SPEC: Spec = Spec {
     name: "order-service",
-    about: "The order service on its own, over ws://, using a running product service.",
+    about: "The order service on its own, over ws:// or nats://, using a running product service.",
     flags: &[
         Flag::value("--listen", "URL", "where to listen: ws://127.0.0.1:0 picks a free port")
             .required(),
         Flag::value("--products", "URL", "the product service, e.g. ws://127.0.0.1:43521/")
             .required(),
+        Flag::value(
+            "--replica",
+            "NAME",
+            "run as one replica of several: order ids start with NAME",
+        ),
         Flag::switch("--exit-on-stdin-close", "also stop when stdin reaches its end"),
     ],
 };
@@ -35,9 +43,11 @@ async fn main() -> ExitCode {
     let args = SPEC.parse_or_exit();
     let (listen, products) = (args.required("--listen"), args.required("--products"));
     let started = match examples::auth::DemoAuth::new() {
-        Ok(auth) => examples::start_order_service_with(listen, products, Some(&auth))
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(auth) => {
+            examples::start_order_replica(listen, products, Some(&auth), args.value("--replica"))
+                .await
+                .map_err(|e| e.to_string())
+        }
         Err(e) => Err(format!("cannot set up the demo users: {e}")),
     };
     let server = match started {

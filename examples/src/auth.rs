@@ -41,6 +41,8 @@
 //! ```
 
 use std::sync::Arc;
+
+use crate::signed_tokens::SignedTokens;
 use std::time::Duration;
 
 use messaging_runtime::auth::{
@@ -175,12 +177,26 @@ pub fn demo_provider_with(cost: HashCost) -> Result<MemoryAuthProvider, AuthErro
     Ok(auth)
 }
 
-/// How the demo services authenticate: one [`demo_provider`] (shared by every server it
-/// secures, so a session opened on one verifies on the others of the same process) and the
-/// [`demo_policy`].
+/// The actor of every demo user and service account, by username.
+pub fn demo_actors() -> std::collections::HashMap<String, Actor> {
+    let mut actors = std::collections::HashMap::from([
+        ("alice".to_owned(), user("alice", &["admin"])),
+        ("bob".to_owned(), user("bob", &["viewer"])),
+    ]);
+    for account in &SERVICE_ACCOUNTS {
+        actors.insert(account.username.to_owned(), service(account));
+    }
+    actors
+}
+
+/// How the demo services authenticate: one [`demo_provider`] checks passwords, its sessions
+/// travel as [`SignedTokens`] (so a token issued by one server, or by one replica of a
+/// service behind `nats://`, verifies on the others that share the secret), and the
+/// [`demo_policy`] says who may do what.
 #[derive(Debug, Clone)]
 pub struct DemoAuth {
     provider: Arc<MemoryAuthProvider>,
+    tokens: Arc<SignedTokens>,
     policy: AccessPolicy,
 }
 
@@ -200,7 +216,9 @@ impl DemoAuth {
     ///
     /// [`AuthError::Internal`] when hashing fails.
     pub fn with_cost(cost: HashCost) -> Result<Self, AuthError> {
-        Ok(Self { provider: Arc::new(demo_provider_with(cost)?), policy: demo_policy() })
+        let provider = Arc::new(demo_provider_with(cost)?);
+        let tokens = Arc::new(SignedTokens::new(Arc::clone(&provider), demo_actors()));
+        Ok(Self { provider, tokens, policy: demo_policy() })
     }
 
     /// The provider, e.g. to count its sessions.
@@ -211,7 +229,7 @@ impl DemoAuth {
     /// `server` answering `$login`/`$logout` with the demo users and checking every declared
     /// permission against the demo policy: a request that declares one needs a login.
     pub fn secure(&self, server: Server) -> Server {
-        server.auth(Arc::clone(&self.provider)).access(self.policy.clone())
+        server.auth(Arc::clone(&self.tokens)).access(self.policy.clone())
     }
 }
 

@@ -23,6 +23,7 @@ pub mod order_service;
 pub mod pipeline;
 pub mod product_service;
 pub mod reactive;
+pub mod signed_tokens;
 
 use core::fmt;
 
@@ -120,18 +121,28 @@ fn secured(server: Server, auth: Option<&DemoAuth>) -> Server {
     }
 }
 
-/// How a service reaches a service it depends on: under its own name (`source`), and
+/// The order service's contract name (`order-service`).
+pub const ORDER_CONTRACT: &str =
+    <contracts::order::OrderServiceContract as messaging_runtime::contract::Contract>::DESCRIPTOR
+        .name;
+/// The product service's contract name (`product-service`).
+pub const PRODUCT_CONTRACT: &str =
+    <contracts::product::ProductServiceContract as messaging_runtime::contract::Contract>::DESCRIPTOR
+        .name;
+
+/// How a service reaches a service it depends on, one of contract `contract` (which a
+/// `nats://` address needs to pick the subjects): under its own name (`source`), and
 /// reconnecting for as long as it runs (after 50 ms at first, then at most every 2 s), so a
 /// dependency that restarts is used again within seconds. Meanwhile its calls fail at once
 /// with `Disconnected`, which the caller turns into an error that names the dependency.
-pub fn dependency_link(source: &str) -> messaging_runtime::client::ClientBuilder {
+pub fn dependency_link(source: &str, contract: &str) -> messaging_runtime::client::ClientBuilder {
     let backoff = messaging_runtime::client::Backoff {
         initial_delay: std::time::Duration::from_millis(50),
         factor: 2.0,
         max_delay: std::time::Duration::from_secs(2),
         max_attempts: None,
     };
-    Client::builder().source(source).reconnect(backoff)
+    Client::builder().source(source).contract(contract).reconnect(backoff)
 }
 
 /// Starts the order service at `address`, using the product service at `products_address`;
@@ -153,7 +164,20 @@ pub async fn start_order_service_with(
     products_address: &str,
     auth: Option<&DemoAuth>,
 ) -> Result<RunningServer, StartError> {
-    let products = dependency_link(ORDER_SERVICE_SOURCE).connect(products_address).await?;
+    start_order_replica(address, products_address, auth, None).await
+}
+
+/// [`start_order_service_with`], as replica `replica` of the service when given: its order
+/// ids start with the replica's name, so that replicas behind one `nats://` address (each
+/// with its own in-memory store) never hand out the same id.
+pub async fn start_order_replica(
+    address: &str,
+    products_address: &str,
+    auth: Option<&DemoAuth>,
+    replica: Option<&str>,
+) -> Result<RunningServer, StartError> {
+    let products =
+        dependency_link(ORDER_SERVICE_SOURCE, PRODUCT_CONTRACT).connect(products_address).await?;
     let login = match auth {
         Some(_) => Some(log_in(&products, auth::ORDER_SERVICE).await?),
         None => None,
@@ -164,6 +188,10 @@ pub async fn start_order_service_with(
         OrderServiceEvents::new(server.broadcaster()),
     )
     .staying_logged_in(login);
+    let orders = match replica {
+        Some(replica) => orders.replica(replica),
+        None => orders,
+    };
     Ok(server.serve(OrderServiceServer::new(orders)).start().await?)
 }
 

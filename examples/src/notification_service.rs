@@ -95,7 +95,7 @@ impl NotificationService {
     /// Connects to the order service at `address` as `notification-service` and starts
     /// listening, without logging in (for an order service that asks for none).
     pub async fn connect(address: &str) -> Result<Self, TransportError> {
-        let client = crate::dependency_link(SOURCE).connect(address).await?;
+        let client = crate::dependency_link(SOURCE, crate::ORDER_CONTRACT).connect(address).await?;
         Ok(Self::start(&OrderServiceClient::from_client(client)))
     }
 
@@ -103,7 +103,7 @@ impl NotificationService {
     /// [`crate::auth::NOTIFICATION_SERVICE`] (again after each reconnection; fetching an
     /// order needs `orders:read`) and starts listening.
     pub async fn connect_logged_in(address: &str) -> Result<Self, crate::StartError> {
-        let client = crate::dependency_link(SOURCE).connect(address).await?;
+        let client = crate::dependency_link(SOURCE, crate::ORDER_CONTRACT).connect(address).await?;
         let login = crate::log_in(&client, crate::auth::NOTIFICATION_SERVICE).await?;
         let mut service = Self::start(&OrderServiceClient::from_client(client));
         service.login = Some(login);

@@ -28,6 +28,8 @@ pub const DEFAULT_CANCELLATION_REASON: &str = "Cancelled by user";
 pub struct Orders {
     orders: Mutex<HashMap<String, Order>>,
     next_id: AtomicU64,
+    /// What order ids start with: `order`, or a replica's own prefix.
+    id_prefix: String,
     products: ProductServiceClient,
     events: OrderServiceEvents,
     /// Keeps the product link logged in as the order service, when it needs a login.
@@ -38,7 +40,22 @@ impl Orders {
     /// An order service that reserves stock through `products` and publishes through
     /// `events` (build it from the order server's `broadcaster()` before starting it).
     pub fn new(products: ProductServiceClient, events: OrderServiceEvents) -> Self {
-        Self { orders: Mutex::default(), next_id: AtomicU64::new(1), products, events, login: None }
+        Self {
+            orders: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            id_prefix: "order".to_owned(),
+            products,
+            events,
+            login: None,
+        }
+    }
+
+    /// Numbers orders `{replica}-order-{n}` rather than `order-{n}`, so that replicas of the
+    /// service (each with its own in-memory store) never hand out the same id.
+    #[must_use]
+    pub fn replica(mut self, replica: &str) -> Self {
+        self.id_prefix = format!("{replica}-order");
+        self
     }
 
     /// Keeps `login` (of the product link) for as long as the service runs: the link logs in
@@ -194,7 +211,7 @@ impl OrderService for Orders {
     async fn create_order(&self, req: CreateOrder, cx: Context) -> Result<Order, OrderError> {
         let forward = cx.forward();
         let items = self.price_lines(&req.items, &forward).await?;
-        let id = format!("order-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
         self.reserve_all(&id, &items, &forward).await?;
         let now = now_millis();
         let order = Order {

@@ -137,6 +137,12 @@ impl ChildProcess {
         Some(status)
     }
 
+    /// Kills the process (SIGKILL, as a crash) and reaps it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Closes stdin (the services run with `--exit-on-stdin-close`) and waits at most
     /// `timeout` for a successful exit.
     pub(crate) async fn stop(&mut self, timeout: Duration) {

@@ -219,7 +219,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, GatewaySta
         TcpListener::bind(http_authority(&options.listen)).await.map_err(listen_error)?;
     let address = listener.local_addr().map_err(listen_error)?;
 
-    let client = crate::dependency_link(SOURCE)
+    let client = crate::dependency_link(SOURCE, crate::ORDER_CONTRACT)
         .timeout(options.timeout)
         .connect(&options.orders)
         .await
@@ -271,7 +271,7 @@ async fn log_in(
         StayLoggedIn::start(client, account.credentials()).await.map_err(|source| {
             GatewayStartError::Login { address: address(), account: account.username, source }
         })?;
-    let logins = crate::dependency_link(SOURCE)
+    let logins = crate::dependency_link(SOURCE, crate::ORDER_CONTRACT)
         .timeout(options.timeout)
         .connect(&options.orders)
         .await
