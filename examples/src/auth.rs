@@ -221,7 +221,8 @@ impl DemoAuth {
         Ok(Self { provider, tokens, policy: demo_policy() })
     }
 
-    /// The provider, e.g. to count its sessions.
+    /// The provider that checks the demo users' passwords (its own sessions are closed at
+    /// once: the demo hands out [`SignedTokens`] instead).
     pub fn provider(&self) -> &MemoryAuthProvider {
         &self.provider
     }
