@@ -274,3 +274,22 @@ async fn failed_logins_back_off_and_the_right_password_works_after_the_wait() {
     assert_eq!(logged_in.expect("logged in after the wait").actor.id, "u-alice");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_server_without_auth_discards_the_actor_a_client_claims() {
+    let running = Server::bind("memory://auth-no-provider")
+        .await
+        .expect("binds")
+        .serve(ProfileServer::new(Arc::new(Profiles::default())))
+        .start()
+        .await
+        .expect("starts");
+    let client = ProfileClient::connect("memory://auth-no-provider").await.expect("connects");
+    let claim = MessageContext {
+        auth: Some(Auth { token: None, actor: Some(actor("root", "admin")) }),
+        ..MessageContext::new()
+    };
+    let who = client.who_am_i(WhoAmI {}).context(claim).await.expect("served");
+    assert_eq!(who, "nobody", "nothing verified the claimed actor: the handler sees none");
+    running.stop().await;
+}

@@ -68,8 +68,13 @@ impl Connection {
         }
     }
 
-    /// The handler's context for a message of this client.
-    fn context(&self, message: crate::context::MessageContext) -> Context {
+    /// The handler's context for a message of this client that the gate did not see (no
+    /// auth provider and no policy, or a client event): an actor the client claimed is
+    /// discarded, since nothing verified it.
+    fn context(&self, mut message: crate::context::MessageContext) -> Context {
+        if let Some(auth) = message.auth.as_mut() {
+            auth.actor = None;
+        }
         Context::new(message, self.client_id.clone(), self.broadcaster.clone())
     }
 
