@@ -223,3 +223,29 @@ pub async fn handshake(
 
 /// How long `connect` waits for the answer to the version handshake at most.
 pub const HANDSHAKE_WAIT: core::time::Duration = core::time::Duration::from_secs(5);
+
+/// Broadcasts `event` (generated publishers call it after their compile-time contract check).
+pub fn broadcast<E: crate::contract::Event>(broadcaster: &Broadcaster, event: E) -> usize {
+    broadcaster.broadcast(event)
+}
+
+/// Broadcasts `event` with `context` (generated publishers only).
+pub fn broadcast_with<E: crate::contract::Event>(
+    broadcaster: &Broadcaster,
+    event: E,
+    context: MessageContext,
+) -> usize {
+    broadcaster.broadcast_with(event, context)
+}
+
+/// Sends `event` to one client (generated publishers only).
+///
+/// # Errors
+/// As [`Broadcaster`]'s publishers: an unknown client, a closed or slow one.
+pub fn send_to<E: crate::contract::Event>(
+    broadcaster: &Broadcaster,
+    client: &ClientId,
+    event: E,
+) -> Result<(), PublishError> {
+    broadcaster.send_to(client, event)
+}

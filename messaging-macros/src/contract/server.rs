@@ -112,6 +112,12 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             clippy::must_use_candidate,
             reason = "publishing is the effect; the count of clients reached is extra information"
         )]
+        impl ::core::convert::From<#p::Broadcaster> for #events {
+            fn from(broadcaster: #p::Broadcaster) -> Self {
+                Self { broadcaster }
+            }
+        }
+
         impl #events {
             /// A publisher on the server that `broadcaster` belongs to.
             #[must_use]
@@ -121,12 +127,12 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
 
             /// Broadcasts any event of the contract; returns how many clients it reached.
             pub fn publish<E: #p::EventOf<#marker>>(&self, event: E) -> usize {
-                self.broadcaster.broadcast(event)
+                #p::broadcast(&self.broadcaster, event)
             }
 
             /// Broadcasts an event with an explicit context; returns how many clients it reached.
             pub fn publish_with<E: #p::EventOf<#marker>>(&self, event: E, context: #p::MessageContext) -> usize {
-                self.broadcaster.broadcast_with(event, context)
+                #p::broadcast_with(&self.broadcaster, event, context)
             }
 
             /// Sends an event of the contract to one client.
@@ -134,7 +140,7 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             /// # Errors
             /// When no client with that id is connected, or its connection is closed.
             pub fn publish_to<E: #p::EventOf<#marker>>(&self, client: &#p::ClientId, event: E) -> #p::Result<(), #p::PublishError> {
-                self.broadcaster.send_to(client, event)
+                #p::send_to(&self.broadcaster, client, event)
             }
 
             #(#per_event)*

@@ -45,9 +45,17 @@ impl Context {
         &self.client_id
     }
 
-    /// Publishes events to this server's clients.
+    /// Publishes events to this server's clients, through a generated publisher (which
+    /// checks at compile time that each event is its contract's).
     pub fn broadcaster(&self) -> &Broadcaster {
         &self.broadcaster
+    }
+
+    /// A contract's typed publisher, in one expression from a handler:
+    /// `cx.events::<OrderServiceEvents>().order_placed(placed)`.
+    #[must_use]
+    pub fn events<P: From<Broadcaster>>(&self) -> P {
+        P::from(self.broadcaster.clone())
     }
 
     /// A context for a call this handler makes to another service, on this service's own

@@ -159,14 +159,17 @@ impl Broadcaster {
 
     /// Sends `event` to every connected client; returns how many it reached. A client whose
     /// event queue is full ([`crate::Server::outbound_queue`]) is disconnected instead.
-    pub fn broadcast<E: Event>(&self, event: E) -> usize {
+    ///
+    /// Only generated publishers call it (through `__private`), each checking at compile time
+    /// that the event is one of its contract's: there is no unchecked way to publish.
+    pub(crate) fn broadcast<E: Event>(&self, event: E) -> usize {
         self.broadcast_with(event, MessageContext::new())
     }
 
     /// Sends `event` with `context` to every connected client; returns how many it reached.
     /// Over a transport that reaches every client with one publish (a broker), that is one
     /// publish, and the count is the transport's.
-    pub fn broadcast_with<E: Event>(&self, event: E, context: MessageContext) -> usize {
+    pub(crate) fn broadcast_with<E: Event>(&self, event: E, context: MessageContext) -> usize {
         if let Some(fanout) = self.registry.fanout.get() {
             let frame = EventFrame {
                 name: Cow::Borrowed(E::NAME),
@@ -203,7 +206,11 @@ impl Broadcaster {
 
     /// Sends `event` to one client. A client whose event queue is full is disconnected
     /// ([`PublishError::SlowConsumer`]).
-    pub fn send_to<E: Event>(&self, client: &ClientId, event: E) -> Result<(), PublishError> {
+    pub(crate) fn send_to<E: Event>(
+        &self,
+        client: &ClientId,
+        event: E,
+    ) -> Result<(), PublishError> {
         let context = MessageContext::new().with_target(client.as_str());
         let frame =
             EventFrame { name: Cow::Borrowed(E::NAME), payload: Payload::typed(event), context };
