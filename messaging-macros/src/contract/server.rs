@@ -108,16 +108,16 @@ pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> To
             broadcaster: #p::Broadcaster,
         }
 
-        #[allow(
-            clippy::must_use_candidate,
-            reason = "publishing is the effect; the count of clients reached is extra information"
-        )]
         impl ::core::convert::From<#p::Broadcaster> for #events {
             fn from(broadcaster: #p::Broadcaster) -> Self {
                 Self { broadcaster }
             }
         }
 
+        #[allow(
+            clippy::must_use_candidate,
+            reason = "publishing is the effect; the count of clients reached is extra information"
+        )]
         impl #events {
             /// A publisher on the server that `broadcaster` belongs to.
             #[must_use]
