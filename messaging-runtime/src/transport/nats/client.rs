@@ -44,7 +44,8 @@ pub(super) async fn start(
     lost: Arc<Notify>,
 ) -> Result<ClientLink, TransportError> {
     let subjects = Subjects::new(&options.prefix);
-    let id = client_id();
+    // A random id naming this client in its messages' headers.
+    let id = super::random_id(8);
     let io = |e: &dyn std::fmt::Display| TransportError::Io(format!("nats subscribe: {e}"));
     let broadcasts = broker.subscribe(subjects.events_of(contract)).await.map_err(|e| io(&e))?;
     let own = broker.subscribe(subjects.client_inbox(&id)).await.map_err(|e| io(&e))?;
@@ -71,16 +72,6 @@ pub(super) async fn start(
         receiving.abort();
     });
     Ok(ClientLink { outbound, events })
-}
-
-/// A random id naming this client in its messages' headers.
-fn client_id() -> String {
-    let mut bytes = [0u8; 8];
-    // Without OS randomness, fall back on the clock: the id names, it does not authenticate.
-    if getrandom::fill(&mut bytes).is_err() {
-        bytes = headers::now_ms().to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hands every event to the client's dispatcher, in the order the broker delivered them.

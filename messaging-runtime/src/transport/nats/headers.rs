@@ -19,7 +19,7 @@
 //! An actor never travels: the server decides who is calling from the token. A message
 //! with no headers at all has an empty context.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 
@@ -140,11 +140,6 @@ fn number(header: &str, value: &str) -> Result<u64, WireError> {
 
 fn bad_header(header: &str, reason: &str) -> WireError {
     WireError::new(codes::BAD_MESSAGE, 400, format!("header `{header}` is malformed: {reason}"))
-}
-
-/// Milliseconds since the Unix epoch, for events' timestamps.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The headers of an error reply: ADR-32's `Nats-Service-Error` (the message, on one line)

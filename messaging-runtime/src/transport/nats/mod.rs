@@ -260,6 +260,17 @@ async fn connect_broker(
     })
 }
 
+/// `bytes` random bytes as hex, for ids that name (a client, a service instance) and do
+/// not authenticate: without OS randomness the clock stands in.
+pub(crate) fn random_id(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    if getrandom::fill(&mut random).is_err() {
+        let now = crate::context::now_millis().to_le_bytes();
+        random.iter_mut().zip(now.iter().cycle()).for_each(|(b, n)| *b = *n);
+    }
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Returns once the broker has handled everything this connection sent before (its
 /// subscriptions and unsubscriptions): a message sent to a fresh inbox comes back. A flush
 /// alone does not promise it (it may be answered by a PONG already on its way).

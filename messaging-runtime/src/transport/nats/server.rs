@@ -84,7 +84,8 @@ impl NatsListener {
             ("contract_version".to_owned(), contract.version.clone()),
             ("contract_hash".to_owned(), contract.hash.clone()),
         ]);
-        let id = instance_id();
+        // A random id for this service instance, as ADR-32 wants.
+        let id = super::random_id(11).to_uppercase();
         let service =
             Arc::new(Service::new(&contract.name, id, &contract.version, metadata, endpoints));
         for (index, endpoint) in service.endpoints.iter().enumerate() {
@@ -167,15 +168,6 @@ async fn answer_with(broker: &async_nats::Client, message: Message, answer: &ser
     if let Err(e) = broker.publish(reply, body.into()).await {
         tracing::warn!(error = %e, "could not answer a $SRV request");
     }
-}
-
-/// A random id for one service instance, as ADR-32 wants.
-fn instance_id() -> String {
-    let mut bytes = [0u8; 11];
-    if getrandom::fill(&mut bytes).is_err() {
-        bytes[..8].copy_from_slice(&headers::now_ms().to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 fn check(contract: &ServedContract) -> Result<(), TransportError> {
