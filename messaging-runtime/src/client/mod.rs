@@ -139,9 +139,13 @@ impl Client {
         *self.inner.status.borrow()
     }
 
-    /// A receiver that sees every change of the connection status.
+    /// A receiver that sees every change of the connection status from now on: the status
+    /// now counts as seen, so its first `changed()` is a real change, not the connect that
+    /// happened before it was asked for.
     pub fn watch_status(&self) -> watch::Receiver<ConnectionStatus> {
-        self.inner.status.clone()
+        let mut status = self.inner.status.clone();
+        status.mark_unchanged();
+        status
     }
 
     /// The connection status as a `Stream`: the status now, then every change, never the
