@@ -1,6 +1,7 @@
 //! Delegation: a service calls its dependencies on its own behalf. `cx.forward()` carries the
 //! trace and the deadline, not the caller's token, actor or metadata; the caller's token goes
-//! on only when the service asks for it (`forward_with_credentials`).
+//! on only when the service asks for it (`forward_with_credentials`), and only to a service
+//! that opted in to forwarded tokens (`Server::accept_forwarded_credentials`).
 
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub struct WhoIsCalling {}
 pub struct Relay {
     /// Whether to forward the caller's token.
     pub with_credentials: bool,
+    /// Whether to ask the back service that accepts forwarded tokens.
+    pub to_trusting: bool,
 }
 
 /// Never returned by the services themselves.
@@ -57,7 +60,12 @@ impl Back for Backend {
     }
 }
 
-struct Frontend(BackClient);
+/// The front service's links: to a back service that refuses forwarded tokens (the
+/// default) and to one that opted in.
+struct Frontend {
+    strict: BackClient,
+    trusting: BackClient,
+}
 
 impl Front for Frontend {
     async fn relay(&self, req: Relay, cx: Context) -> Result<String, RelayError> {
@@ -65,9 +73,24 @@ impl Front for Frontend {
             if req.with_credentials { cx.forward_with_credentials() } else { cx.forward() };
         assert_eq!(forwarded.deadline, cx.deadline, "the deadline carries over");
         assert_eq!(forwarded.trace_id, cx.trace_id, "the trace carries over");
-        let answer = self.0.who_is_calling(WhoIsCalling {}).context(forwarded).await;
+        let back = if req.to_trusting { &self.trusting } else { &self.strict };
+        let answer = back.who_is_calling(WhoIsCalling {}).context(forwarded).await;
         answer.map_err(|e| RelayError::back_failed(e.to_string()))
     }
+}
+
+/// Serves the back contract at `address`, trusting `provider`'s tokens; `opt_in` accepts
+/// forwarded ones too.
+async fn serve_back(
+    address: &str,
+    provider: &Arc<MemoryAuthProvider>,
+    opt_in: bool,
+) -> (messaging_runtime::RunningServer, BackClient) {
+    let back = Server::bind(address).await.expect("binds");
+    let back = back.serve(BackServer::new(Backend)).auth(Arc::clone(provider));
+    let back = back.accept_forwarded_credentials(opt_in).start().await.expect("starts");
+    let link = BackClient::connect(address).await.expect("connects");
+    (back, link)
 }
 
 #[tokio::test]
@@ -76,23 +99,31 @@ async fn a_forwarded_call_carries_the_trace_not_the_callers_token() {
     let alice =
         Actor { id: "u-alice".into(), kind: "user".into(), roles: vec![], permissions: vec![] };
     provider.add_user("alice", "alice-password", alice).expect("alice");
-    // Both services trust the same provider: a token the front saw would work on the back.
-    let back = Server::bind("memory://delegation-back").await.expect("binds");
-    let back = back.serve(BackServer::new(Backend)).auth(Arc::clone(&provider)).start().await;
-    let back = back.expect("starts");
-    let link = BackClient::connect("memory://delegation-back").await.expect("connects");
+    // Every service trusts the same provider: a token the front saw would work on the back.
+    let (strict, strict_link) = serve_back("memory://delegation-back", &provider, false).await;
+    let (trusting, trusting_link) =
+        serve_back("memory://delegation-back-trusting", &provider, true).await;
+    let links = Frontend { strict: strict_link, trusting: trusting_link };
     let front = Server::bind("memory://delegation-front").await.expect("binds");
-    let front = front.serve(FrontServer::new(Frontend(link))).auth(Arc::clone(&provider));
+    let front = front.serve(FrontServer::new(links)).auth(Arc::clone(&provider));
     let front = front.start().await.expect("starts");
     let client = FrontClient::connect("memory://delegation-front").await.expect("connects");
     client.inner().login(Credentials::new("alice", "alice-password")).await.expect("logs in");
     let mut cx = MessageContext::new();
     cx.trace_id = Some("trace-1".into());
     cx.metadata.insert("note".into(), serde_json::json!("for the front only"));
-    let plain = client.relay(Relay { with_credentials: false }).context(cx.clone()).await;
-    assert_eq!(plain.expect("relayed"), "nobody with no metadata");
-    let delegated = client.relay(Relay { with_credentials: true }).context(cx).await;
+    let relay = |with_credentials, to_trusting| Relay { with_credentials, to_trusting };
+    for to_trusting in [false, true] {
+        let plain = client.relay(relay(false, to_trusting)).context(cx.clone()).await;
+        assert_eq!(plain.expect("relayed"), "nobody with no metadata");
+    }
+    let refused = client.relay(relay(true, false)).context(cx.clone()).await;
+    let refused = refused.expect_err("a service that did not opt in refuses forwarded tokens");
+    let message = refused.to_string();
+    assert!(message.contains("does not accept a caller's token passed on"), "{message}");
+    let delegated = client.relay(relay(true, true)).context(cx).await;
     assert_eq!(delegated.expect("relayed"), "u-alice with no metadata");
     front.stop().await;
-    back.stop().await;
+    strict.stop().await;
+    trusting.stop().await;
 }

@@ -4,10 +4,22 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use std::fmt::Display;
 
-/// An error accumulator: push spanned errors, then check once at the end.
+/// An error accumulator: push spanned errors, then check once at the end with
+/// [`Errors::finish`]. Dropping one unchecked is a bug in this crate (errors would be lost
+/// silently), so it panics, as serde_derive's `Ctxt` does: the panic surfaces as a compile
+/// error at the macro call rather than as a macro that quietly accepts a mistake.
 #[derive(Default)]
 pub(crate) struct Errors {
     first: Option<syn::Error>,
+    finished: bool,
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        if !self.finished && !std::thread::panicking() {
+            panic!("messaging-macros bug: an error accumulator was dropped without `finish()`");
+        }
+    }
 }
 
 impl Errors {
@@ -30,8 +42,9 @@ impl Errors {
     }
 
     /// `Ok` when nothing was recorded.
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.first.map_or(Ok(()), Err)
+    pub(crate) fn finish(mut self) -> syn::Result<()> {
+        self.finished = true;
+        self.first.take().map_or(Ok(()), Err)
     }
 }
 

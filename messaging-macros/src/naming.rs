@@ -37,6 +37,7 @@ pub(crate) struct ContractNames {
     pub(crate) client: Ident,
     pub(crate) server: Ident,
     pub(crate) events: Ident,
+    pub(crate) event_enum: Ident,
     pub(crate) contract: Ident,
 }
 
@@ -46,28 +47,11 @@ impl ContractNames {
             client: format_ident!("{}Client", trait_name),
             server: format_ident!("{}Server", trait_name),
             events: format_ident!("{}Events", trait_name),
+            event_enum: format_ident!("{}Event", trait_name),
             contract: format_ident!("{}Contract", trait_name),
         }
     }
 }
-
-/// Methods the generated client, server and publisher define themselves; a contract method
-/// of the same name would clash with them.
-pub(crate) const RESERVED_METHODS: &[(&str, &str)] = &[
-    ("connect", "Client::connect"),
-    ("connect_with", "Client::connect_with"),
-    ("request_many", "Client::request_many"),
-    ("from_client", "Client::from_client"),
-    ("inner", "Client::inner"),
-    ("emit", "Client::emit"),
-    ("subscribe", "Client::subscribe"),
-    ("on", "Client::on"),
-    ("new", "Server::new"),
-    ("from_arc", "Server::from_arc"),
-    ("publish", "Events::publish"),
-    ("publish_to", "Events::publish_to"),
-    ("clone", "Client::clone"),
-];
 
 /// The client's subscription method for an event type: `OrderCreated` → `order_created`.
 pub(crate) fn event_method(event_type: &Ident) -> Ident {

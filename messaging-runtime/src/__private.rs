@@ -3,14 +3,16 @@
 
 pub use crate::error::CallError;
 
-pub use crate::client::{Call, Client, ClientBuilder, EventStream, Gather, Subscription};
+pub use crate::client::{
+    AllEvents, Call, Client, ClientBuilder, EventStream, Gather, Subscription,
+};
 pub use crate::context::MessageContext;
 pub use crate::contract::handshake::{Hello, NoError};
 pub use crate::contract::schema::{MessageSchemas, SchemaError};
 pub use crate::contract::snapshot::Snapshot;
 pub use crate::contract::{
     Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event, EventDescriptor, EventOf,
-    Request, RequestDescriptor,
+    EventSet, Request, RequestDescriptor,
 };
 pub use crate::error::{PublishError, TransportError, WireError};
 pub use crate::server::{Broadcaster, ClientId, Context, Router, Service};
@@ -38,6 +40,18 @@ pub use std::boxed::Box;
 pub use std::string::String;
 pub use std::sync::Arc;
 pub use std::vec::Vec;
+
+pub use crate::payload::Payload;
+pub use crate::wire::DecodeError;
+
+/// The error of an `EventSet::decode` given an index outside its `NAMES`.
+#[must_use]
+pub fn unknown_event_index(index: usize, names: &[&str]) -> DecodeError {
+    DecodeError::whole(format!(
+        "event index {index} is out of range: the set has {} events",
+        names.len()
+    ))
+}
 
 /// Compiles only when `T` is an `#[error_code]` enum (spanned at the user's type).
 pub const fn assert_error_code<T: ErrorCode>() {}

@@ -59,6 +59,12 @@ pub struct Auth {
     /// The principal the message acts for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Actor>,
+    /// Whether `token` is a caller's token that a service passed on
+    /// ([`crate::server::Context::forward_with_credentials`]) rather than the sender's own. A
+    /// server accepts such a token only when it opted in
+    /// ([`crate::Server::accept_forwarded_credentials`]). On the wire: `"forwarded": true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forwarded: bool,
 }
 
 /// A principal: a user, a service, a device.
@@ -133,6 +139,8 @@ impl MessageContext {
         metadata.extend(self.metadata);
         let auth = match (self.auth, base.auth) {
             (Some(mine), Some(theirs)) => Some(Auth {
+                // Whether a token was forwarded goes with the token that wins.
+                forwarded: if mine.token.is_some() { mine.forwarded } else { theirs.forwarded },
                 token: mine.token.or(theirs.token),
                 actor: mine.actor.or(theirs.actor),
             }),

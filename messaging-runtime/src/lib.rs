@@ -77,12 +77,12 @@ pub use auth::{
     AccessPolicy, AuthError, AuthProvider, Credentials, MemoryAuthProvider, Permission, Session,
 };
 pub use client::{
-    Backoff, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription,
+    AllEvents, Backoff, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription,
 };
 pub use context::{Actor, Auth, MessageContext};
 pub use contract::{
     check_event, check_request, Contract, ContractDescriptor, ErrorCode, ErrorDescriptor, Event,
-    EventDescriptor, EventOf, Request, RequestDescriptor,
+    EventDescriptor, EventOf, EventSet, Request, RequestDescriptor,
 };
 pub use error::{CallError, PublishError, TransportError, WireError};
 pub use messaging_macros::{contract, error_code, event, permission, request};

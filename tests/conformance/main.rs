@@ -39,6 +39,7 @@ conformance! {
     events_reach_every_client_one_client_and_the_server,
     events_of_one_type_keep_their_order,
     events_of_different_types_keep_their_order,
+    one_stream_of_every_event_keeps_their_order,
     a_dropped_call_cancels_its_handler,
     a_call_past_its_deadline_times_out_and_its_handler_is_cancelled,
     a_lost_connection_fails_waiting_calls_at_once,

@@ -17,6 +17,7 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
     );
     let requests = contract.methods.iter().map(|m| render_request(contract, m));
     let events = contract.args.events.iter().map(render_event);
+    let all_events = render_all_events(contract, names);
     quote! {
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
@@ -105,8 +106,29 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
                 self.client.on::<E, F, Fut>(handler)
             }
 
+            #all_events
             #(#requests)*
             #(#events)*
+        }
+    }
+}
+
+/// `events()`: every event of the contract in one ordered stream of `{Trait}Event`.
+fn render_all_events(contract: &Contract, names: &ContractNames) -> TokenStream {
+    if contract.args.events.is_empty() {
+        return TokenStream::new();
+    }
+    let p = quote!(::messaging_runtime::__private);
+    let event_enum = &names.event_enum;
+    let doc = format!(
+        "Every event of the contract from now on, in the order they arrived whatever their \
+         type, as one `Stream` of [`{event_enum}`] to `match` on; dropping it unsubscribes."
+    );
+    quote! {
+        #[doc = #doc]
+        #[must_use]
+        pub fn events(&self) -> #p::AllEvents<#event_enum> {
+            self.client.subscribe_all::<#event_enum>()
         }
     }
 }

@@ -5,7 +5,9 @@
 mod ast;
 mod checks;
 mod client;
+mod event_enum;
 mod expand;
+mod reserved;
 mod server;
 mod valid;
 
@@ -32,6 +34,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         expand::render_trait(&contract),
         expand::render_contract(&contract, &names),
         expand::render_event_impls(&contract, &names),
+        event_enum::render(&contract, &names),
         client::render(&contract, &names),
         server::render(&contract, &names),
         server::render_publisher(&contract, &names),

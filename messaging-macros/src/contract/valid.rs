@@ -5,8 +5,9 @@
 use quote::ToTokens;
 
 use super::ast::{type_ident, Contract, Method};
+use super::reserved::{reserved_methods, Reserved};
 use crate::errors::Errors;
-use crate::naming::{self, RESERVED_METHODS};
+use crate::naming;
 
 /// Runs every rule, recording each violation.
 pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
@@ -25,8 +26,9 @@ pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
         }
     }
     permission_is_on_a_method(contract, errors);
-    method_names_do_not_clash(contract, errors);
-    event_names_do_not_clash(contract, errors);
+    let reserved = reserved_methods();
+    method_names_do_not_clash(contract, &reserved, errors);
+    event_names_do_not_clash(contract, &reserved, errors);
 }
 
 /// Rule: a contract names its error type with `error = Type`.
@@ -124,13 +126,17 @@ fn method_has_no_generics(item: &syn::TraitItemFn, errors: &mut Errors) {
     }
 }
 
-/// Rule: a method name may not be one the generated client, server or publisher defines
-/// (`connect`, `emit`, `new`, ..., or an event's `order_created` / `on_order_created`).
-fn method_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
+/// Rule: a method name may not be one the generated client defines (`connect`, `emit`,
+/// `events`, ..., or an event's `order_created` / `on_order_created`), since each contract
+/// method becomes a client method of its name.
+fn method_names_do_not_clash(contract: &Contract, reserved: &[Reserved], errors: &mut Errors) {
     let trait_name = &contract.item.ident;
+    let on_client = |r: &&Reserved| r.item.starts_with("Client::");
     for method in &contract.methods {
         let name = method.ident().to_string();
-        if let Some((_, item)) = RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == name) {
+        if let Some(Reserved { item, .. }) =
+            reserved.iter().filter(on_client).find(|r| r.name == name)
+        {
             errors.at(
                 method.ident(),
                 format!("method name `{name}` clashes with the generated `{trait_name}{item}`; rename the method"),
@@ -154,13 +160,11 @@ fn method_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
 
 /// Rule: an event's generated method names (`order_created`, `on_order_created`) may not be
 /// ones the generated client or publisher already define.
-fn event_names_do_not_clash(contract: &Contract, errors: &mut Errors) {
+fn event_names_do_not_clash(contract: &Contract, reserved: &[Reserved], errors: &mut Errors) {
     for event in &contract.args.events {
         let Some(ident) = type_ident(event) else { continue };
         let generated = naming::event_method(ident).to_string();
-        if let Some((_, item)) =
-            RESERVED_METHODS.iter().find(|(reserved, _)| *reserved == generated)
-        {
+        if let Some(Reserved { item, .. }) = reserved.iter().find(|r| r.name == generated) {
             errors.at(
                 event,
                 format!(

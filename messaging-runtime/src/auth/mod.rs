@@ -191,6 +191,10 @@ pub enum AuthError {
         /// How long to wait before trying again, in milliseconds.
         retry_after_ms: u64,
     },
+    /// The request carries a caller's token that another service passed on
+    /// ([`crate::server::Context::forward_with_credentials`]), and this server did not opt
+    /// in to such tokens ([`crate::Server::accept_forwarded_credentials`]).
+    ForwardedCredentialsRefused,
 }
 
 impl AuthError {
@@ -228,6 +232,7 @@ impl AuthError {
             Self::Internal(_) => "providerFailed",
             Self::Overloaded => "hashingBusy",
             Self::TooManyAttempts { .. } => "tooManyLogins",
+            Self::ForwardedCredentialsRefused => "forwardedCredentialsRefused",
         }
     }
 
@@ -268,6 +273,11 @@ impl fmt::Display for AuthError {
             Self::TooManyAttempts { retry_after_ms } => write!(
                 f,
                 "too many logins at once on this connection: try again in {retry_after_ms} ms"
+            ),
+            Self::ForwardedCredentialsRefused => f.write_str(
+                "this service does not accept a caller's token passed on by another service: \
+                 call it with the calling service's own login (`cx.forward()`), or opt this \
+                 service in with `Server::accept_forwarded_credentials`",
             ),
         }
     }

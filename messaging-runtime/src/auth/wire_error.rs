@@ -11,7 +11,7 @@ impl ErrorCode for AuthError {
             code: codes::UNAUTHENTICATED,
             status: 401,
             template: "authentication failed",
-            variant: "InvalidCredentials | MissingToken | UnknownToken | ExpiredToken",
+            variant: "InvalidCredentials | MissingToken | UnknownToken | ExpiredToken | ForwardedCredentialsRefused",
             params: &["reason"],
         },
         ErrorDescriptor {
@@ -63,6 +63,9 @@ impl ErrorCode for AuthError {
             (codes::UNAUTHENTICATED, Some("missingToken")) => Some(Self::MissingToken),
             (codes::UNAUTHENTICATED, Some("unknownToken")) => Some(Self::UnknownToken),
             (codes::UNAUTHENTICATED, Some("expiredToken")) => Some(Self::ExpiredToken),
+            (codes::UNAUTHENTICATED, Some("forwardedCredentialsRefused")) => {
+                Some(Self::ForwardedCredentialsRefused)
+            }
             (codes::OVERLOADED, Some("hashingBusy")) => Some(Self::Overloaded),
             (codes::TOO_MANY_ATTEMPTS, _) => {
                 let retry_after_ms = details.and_then(|d| d.get("retryAfterMs"))?.as_u64()?;

@@ -5,6 +5,7 @@ mod call;
 mod callbacks;
 mod deadlines;
 mod dispatch;
+mod event_set;
 mod gather;
 mod pipeline;
 mod reconnect;
@@ -32,6 +33,7 @@ use crate::transport::{EventFrame, Inbound};
 pub use builder::ClientBuilder;
 pub use call::{Call, CallFuture};
 use deadlines::Deadlines;
+pub use event_set::AllEvents;
 pub use gather::{Gather, DEFAULT_GATHER_QUIET};
 pub use reconnect::Backoff;
 use subscription::Subscriptions;
@@ -205,6 +207,12 @@ impl Client {
     /// Every event of type `E` from now on, as a `Stream`. Dropping the stream unsubscribes.
     pub fn subscribe<E: Event>(&self) -> EventStream<E> {
         EventStream::new(&self.inner.subscriptions)
+    }
+
+    /// Every event of the set `S` (a contract's generated `{Trait}Event` enum) from now on,
+    /// in arrival order across their types, as one `Stream`; dropping it unsubscribes.
+    pub fn subscribe_all<S: crate::contract::EventSet>(&self) -> AllEvents<S> {
+        AllEvents::new(&self.inner.subscriptions)
     }
 
     /// Runs `handler` for every event of type `E`, one at a time in arrival order, until the

@@ -18,14 +18,18 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 
 use super::callbacks::Lane;
+use super::event_set::Inbox;
 use crate::context::MessageContext;
 use crate::contract::Event;
 use crate::payload::Payload;
 use crate::transport::EventFrame;
 
-type Item = (Payload, MessageContext);
+/// An event for one subscriber: which of the events it subscribed to (the index of its
+/// name in the subscriber's list), the payload and the context.
+pub(super) type Item = (usize, Payload, MessageContext);
 type Sink = mpsc::Sender<Item>;
-type ByEvent = HashMap<Cow<'static, str>, Vec<(u64, Sink)>>;
+/// The subscribers of each event: their id, the event's index in their list, their sink.
+type ByEvent = HashMap<Cow<'static, str>, Vec<(u64, usize, Sink)>>;
 
 /// How many events wait for one subscriber unless the client says otherwise
 /// ([`super::ClientBuilder::event_buffer`]).
@@ -59,16 +63,29 @@ impl Subscriptions {
         self.by_event.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn add(&self, event: &'static str, sink: Sink) -> u64 {
+    /// Subscribes one sink to every event in `events`, under one id; an event delivered to
+    /// it comes with its index in `events`.
+    pub(super) fn add(&self, events: &[&'static str], sink: &Sink) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().entry(Cow::Borrowed(event)).or_default().push((id, sink));
+        let mut by_event = self.lock();
+        for (index, event) in events.iter().enumerate() {
+            by_event.entry(Cow::Borrowed(*event)).or_default().push((id, index, sink.clone()));
+        }
         id
     }
 
-    fn remove(&self, event: &'static str, id: u64) {
-        if let Some(sinks) = self.lock().get_mut(event) {
-            sinks.retain(|(sink_id, _)| *sink_id != id);
+    pub(super) fn remove(&self, events: &[&'static str], id: u64) {
+        let mut by_event = self.lock();
+        for event in events {
+            if let Some(sinks) = by_event.get_mut(*event) {
+                sinks.retain(|(sink_id, _, _)| *sink_id != id);
+            }
         }
+    }
+
+    /// How many events wait for one subscriber.
+    pub(super) fn buffer(&self) -> usize {
+        self.buffer
     }
 
     /// Hands a frame to every subscriber of its event: at once to those with room, then,
@@ -94,14 +111,16 @@ impl Subscriptions {
         let mut by_event = self.lock();
         let Some(sinks) = by_event.get_mut(&name) else { return full };
         let payload = payload.into_shared();
-        sinks.retain(|(_, sink)| match sink.try_send((payload.share(), context.clone())) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(item)) => {
-                full.push((sink.clone(), item));
-                true
+        sinks.retain(|(_, index, sink)| {
+            match sink.try_send((*index, payload.share(), context.clone())) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(item)) => {
+                    full.push((sink.clone(), item));
+                    true
+                }
+                // A subscriber whose stream is gone is removed here rather than left to fill up.
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
-            // A subscriber whose stream is gone is removed here rather than left to fill up.
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         });
         full
     }
@@ -133,31 +152,16 @@ impl Subscriptions {
 /// in the connection's queue, and a client that falls that far behind is disconnected as a
 /// slow consumer (the stream then ends, unless the client reconnects). Nothing is dropped
 /// while the stream lives.
+#[derive(Debug)]
 pub struct EventStream<E> {
-    receiver: mpsc::Receiver<Item>,
-    subscriptions: Weak<Subscriptions>,
-    id: u64,
-    name: &'static str,
+    inbox: Inbox,
     event: PhantomData<fn() -> E>,
-}
-
-impl<E> std::fmt::Debug for EventStream<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream").field("id", &self.id).finish_non_exhaustive()
-    }
 }
 
 impl<E: Event> EventStream<E> {
     pub(crate) fn new(subscriptions: &Arc<Subscriptions>) -> Self {
-        let (sink, receiver) = mpsc::channel(subscriptions.buffer);
-        let id = subscriptions.add(E::NAME, sink);
-        Self {
-            receiver,
-            subscriptions: Arc::downgrade(subscriptions),
-            id,
-            name: E::NAME,
-            event: PhantomData,
-        }
+        let names: &'static [&'static str] = &[E::NAME];
+        Self { inbox: Inbox::new(subscriptions, names), event: PhantomData }
     }
 
     /// Waits for the next event; `None` once the connection has ended.
@@ -170,25 +174,7 @@ impl<E: Event> Stream for EventStream<E> {
     type Item = (E, MessageContext);
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            let Some((payload, context)) = std::task::ready!(self.receiver.poll_recv(cx)) else {
-                return Poll::Ready(None);
-            };
-            match payload.decode::<E>() {
-                Ok(event) => return Poll::Ready(Some((event, context))),
-                Err(e) => {
-                    tracing::warn!(event = E::NAME, reason = %e, "skipped an event that did not decode");
-                }
-            }
-        }
-    }
-}
-
-impl<E> Drop for EventStream<E> {
-    fn drop(&mut self) {
-        if let Some(subscriptions) = self.subscriptions.upgrade() {
-            subscriptions.remove(self.name, self.id);
-        }
+        self.inbox.poll_decoded(cx, |_, payload| payload.decode::<E>())
     }
 }
 

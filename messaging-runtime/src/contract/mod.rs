@@ -41,6 +41,29 @@ pub trait Event: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     }
 }
 
+/// Several event types received as one stream, in arrival order: a contract's generated
+/// `{Trait}Event` enum (one variant per event), which `{Trait}Client::events()` yields.
+///
+/// Implemented by `#[contract]`; there is little reason to implement it by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a set of events",
+    label = "not a contract's generated `{{Trait}}Event` enum",
+    note = "`#[contract(.., events(A, B))]` generates `{{Trait}}Event`, which implements `EventSet`"
+)]
+pub trait EventSet: Sized + Send + 'static {
+    /// The wire names of the events, in the order [`EventSet::decode`] numbers them.
+    const NAMES: &'static [&'static str];
+
+    /// Decodes the payload of the event named `NAMES[index]`.
+    ///
+    /// # Errors
+    /// When the payload is not that event, or `index` is out of range.
+    fn decode(
+        index: usize,
+        payload: crate::payload::Payload,
+    ) -> Result<Self, crate::wire::DecodeError>;
+}
+
 /// A message that asks a server for exactly one [`Request::Response`].
 ///
 /// Implemented by `#[request("wireName", response = T)]`.

@@ -3,6 +3,7 @@
 use std::ops::Deref;
 
 use crate::context::MessageContext;
+use crate::server::gate::SessionSlot;
 use crate::server::registry::{Broadcaster, ClientId};
 
 /// The context a request or event handler receives: the sender's [`MessageContext`], the
@@ -14,6 +15,8 @@ pub struct Context {
     message: MessageContext,
     client_id: ClientId,
     broadcaster: Broadcaster,
+    /// The connection's login, for the authentication layer; `None` on a server without one.
+    pub(crate) session: Option<SessionSlot>,
 }
 
 impl Context {
@@ -22,7 +25,7 @@ impl Context {
         client_id: ClientId,
         broadcaster: Broadcaster,
     ) -> Self {
-        Self { message, client_id, broadcaster }
+        Self { message, client_id, broadcaster, session: None }
     }
 
     /// The sender's context, as it arrived.
@@ -80,15 +83,17 @@ impl Context {
         }
     }
 
-    /// Like [`Context::forward`], and the caller's bearer token too, for a downstream call
-    /// that must act as the caller: ask for it only where the downstream service is meant to
-    /// see the caller's own identity (it verifies the token as any other). The actor is
-    /// never copied: the downstream service verifies the token itself.
+    /// Like [`Context::forward`], and the caller's bearer token too, marked as forwarded
+    /// ([`crate::Auth::forwarded`]), for a downstream call that must act as the caller. Only
+    /// a downstream server that opted in ([`crate::Server::accept_forwarded_credentials`])
+    /// accepts it (and verifies it as any token); any other answers `UNAUTHENTICATED` with
+    /// [`crate::auth::AuthError::ForwardedCredentialsRefused`]. The actor is never copied:
+    /// the downstream service verifies the token itself.
     pub fn forward_with_credentials(&self) -> MessageContext {
         let mut forwarded = self.forward();
         let token = self.message.auth.as_ref().and_then(|auth| auth.token.clone());
         if let Some(token) = token {
-            forwarded = forwarded.with_token(token);
+            forwarded.auth = Some(crate::Auth { token: Some(token), actor: None, forwarded: true });
         }
         forwarded
     }

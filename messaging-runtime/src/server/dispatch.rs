@@ -1,6 +1,6 @@
-//! What a connection does with each frame: requests dispatched (through the auth gate and
-//! the request layers when there are any) and answered, within their deadline; client
-//! events handed to their handlers.
+//! What a connection does with each frame: requests dispatched (through the request
+//! pipeline, authentication included, when there is one) and answered, within their
+//! deadline; client events handed to their handlers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use tower::ServiceExt;
 
 use super::context::Context;
-use super::gate::{Admission, Gate, SessionSlot};
+use super::gate::SessionSlot;
 use super::pipeline::Pipelines;
 use super::registry::Broadcaster;
 use super::router::{BoxFuture, Router};
@@ -68,14 +68,18 @@ impl Connection {
         }
     }
 
-    /// The handler's context for a message of this client that the gate did not see (no
-    /// auth provider and no policy, or a client event): an actor the client claimed is
-    /// discarded, since nothing verified it.
+    /// The context of a message of this client, as the first layer sees it: an actor the
+    /// client claimed is discarded, since nothing verified it (the authentication layer
+    /// writes the verified one); the connection's login goes along for that layer.
     fn context(&self, mut message: crate::context::MessageContext) -> Context {
         if let Some(auth) = message.auth.as_mut() {
             auth.actor = None;
         }
-        Context::new(message, self.client_id.clone(), self.broadcaster.clone())
+        let mut context = Context::new(message, self.client_id.clone(), self.broadcaster.clone());
+        if self.pipelines.gate.is_active() {
+            context.session = Some(self.session.clone());
+        }
+        context
     }
 
     /// Starts a request: answers it at once when its handler does not wait (most do),
@@ -101,17 +105,8 @@ impl Connection {
         let RequestFrame { name, payload, context, reply, .. } = request;
         let span = request_span(&name, self.seq, &self.client_id, &context);
         let deadline = context.deadline;
-        let mut call = if self.pipelines.gate.is_active() {
-            let dispatch = Dispatch {
-                router: Arc::clone(&self.router),
-                requests: self.requests.clone(),
-                client_id: self.client_id.clone(),
-                broadcaster: self.broadcaster.clone(),
-            };
-            let gate = self.pipelines.gate.clone();
-            Box::pin(gated(gate, self.session.clone(), dispatch, name, payload, context))
-        } else {
-            let context = self.context(context);
+        let context = self.context(context);
+        let mut call = {
             let _entered = span.enter();
             match &self.requests {
                 Some(pipeline) => through(pipeline, name, payload, context),
@@ -208,35 +203,6 @@ async fn record_outcome(call: BoxFuture<Reply>, span: tracing::Span) -> Reply {
     };
     tracing::debug!(parent: &span, "answered");
     answer
-}
-
-/// Everything needed to dispatch a request once the gate let it through.
-struct Dispatch {
-    router: Arc<Router>,
-    requests: Option<RequestService<Context>>,
-    client_id: ClientId,
-    broadcaster: Broadcaster,
-}
-
-/// Authenticates and authorises a request, then dispatches it.
-async fn gated(
-    gate: Gate,
-    session: SessionSlot,
-    dispatch: Dispatch,
-    name: std::borrow::Cow<'static, str>,
-    payload: crate::payload::Payload,
-    message: crate::context::MessageContext,
-) -> Reply {
-    match gate.admit(&session, &name, payload, message).await? {
-        Admission::Answered(reply) => reply,
-        Admission::Dispatch(message, payload) => {
-            let context = Context::new(message, dispatch.client_id, dispatch.broadcaster);
-            match &dispatch.requests {
-                Some(pipeline) => through(pipeline, name, payload, context).await,
-                None => dispatch.router.dispatch(&name, payload, context).await,
-            }
-        }
-    }
 }
 
 /// Waits for a handler that did not answer at once, within the request's deadline. A

@@ -28,6 +28,8 @@ pub(crate) struct Gate {
     pub(crate) throttle: Throttle,
     /// How much metadata an incoming context may carry.
     pub(crate) context_limit: ContextLimit,
+    /// Whether a caller's token forwarded by another service is accepted.
+    pub(crate) accept_forwarded: bool,
 }
 
 /// How much metadata an incoming message context may carry; see
@@ -77,32 +79,42 @@ impl ContextLimit {
 }
 
 /// What the gate keeps per connection: the token the client logged in with, and how many of
-/// its logins are being checked right now.
-#[derive(Clone)]
-pub(crate) struct SessionSlot {
-    token: Arc<Mutex<Option<String>>>,
+/// its logins are being checked right now. One `Arc`, so that handing it to each request's
+/// context costs one reference count.
+#[derive(Clone, Default)]
+pub(crate) struct SessionSlot(Arc<SessionState>);
+
+struct SessionState {
+    token: Mutex<Option<String>>,
     logins: Arc<AtomicUsize>,
     /// This connection's failed logins.
-    failures: Arc<Mutex<Failures>>,
+    failures: Mutex<Failures>,
     /// False where the link is not one client's own (a broker): a login is not bound to it.
     binds: bool,
 }
 
-impl Default for SessionSlot {
+impl Default for SessionState {
     fn default() -> Self {
         Self {
-            token: Arc::default(),
+            token: Mutex::default(),
             logins: Arc::default(),
-            failures: Arc::default(),
+            failures: Mutex::default(),
             binds: true,
         }
+    }
+}
+
+impl std::fmt::Debug for SessionSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token itself.
+        f.debug_struct("SessionSlot").field("binds", &self.0.binds).finish_non_exhaustive()
     }
 }
 
 impl SessionSlot {
     /// A slot that never holds a login: each request must carry its own token.
     pub(crate) fn unbound() -> Self {
-        Self { binds: false, ..Self::default() }
+        Self(Arc::new(SessionState { binds: false, ..SessionState::default() }))
     }
 }
 
@@ -119,8 +131,8 @@ struct LoginInFlight(Arc<AtomicUsize>);
 
 impl LoginInFlight {
     fn start(session: &SessionSlot) -> Option<Self> {
-        let previous = session.logins.fetch_add(1, Ordering::AcqRel);
-        let guard = Self(Arc::clone(&session.logins));
+        let previous = session.0.logins.fetch_add(1, Ordering::AcqRel);
+        let guard = Self(Arc::clone(&session.0.logins));
         (previous < MAX_LOGINS_IN_FLIGHT).then_some(guard)
     }
 }
@@ -131,46 +143,51 @@ impl Drop for LoginInFlight {
     }
 }
 
-/// What the gate decided about one request it let through.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "built once per request and consumed at once; boxing would add an allocation"
-)]
-pub(crate) enum Admission {
-    /// Dispatch it, with this context (the verified actor written in).
-    Dispatch(MessageContext, Payload),
-    /// The gate answered it itself (`$login`, `$logout`).
-    Answered(Reply),
-}
-
 impl Gate {
     /// Whether the gate has anything to do; a server with no provider and no policy skips it.
     pub(crate) fn is_active(&self) -> bool {
         self.provider.is_some() || self.policy.is_some()
     }
 
-    /// Authenticates and authorises one request.
-    pub(crate) async fn admit(
+    /// Whether the gate answers requests named `name` itself: `$login` and `$logout`, on a
+    /// server with a provider.
+    pub(crate) fn answers(&self, name: &str) -> bool {
+        self.provider.is_some() && matches!(name, LOGIN | LOGOUT)
+    }
+
+    /// Answers `$login` or `$logout` (see [`Gate::answers`]).
+    pub(crate) fn answer_session_request(
+        &self,
+        session: SessionSlot,
+        name: &str,
+        payload: Payload,
+    ) -> crate::server::router::BoxFuture<Reply> {
+        let Some(provider) = self.provider.clone() else {
+            let unserved =
+                WireError::internal("a session request reached a server without an auth provider");
+            return Box::pin(std::future::ready(Err(unserved)));
+        };
+        if name == LOGOUT {
+            return Box::pin(async move { logout(&provider, &session, payload).await });
+        }
+        let throttle = self.throttle.clone();
+        Box::pin(async move { login(&provider, &throttle, &session, payload).await })
+    }
+
+    /// Authenticates and authorises one request: verifies its token (its own, or else the
+    /// one its connection logged in with), writes the verified actor into `context` and
+    /// checks the permission the contract declares for `name`. The context arrives with no
+    /// actor: whatever the client claimed was discarded before any layer saw it.
+    pub(crate) async fn verify(
         &self,
         session: &SessionSlot,
         name: &str,
-        payload: Payload,
-        mut context: MessageContext,
-    ) -> Result<Admission, WireError> {
-        match (name, &self.provider) {
-            (LOGIN, Some(provider)) => {
-                return Ok(Admission::Answered(
-                    login(provider, &self.throttle, session, payload).await,
-                ))
-            }
-            (LOGOUT, Some(provider)) => {
-                return Ok(Admission::Answered(logout(provider, session, payload).await))
-            }
-            _ => {}
-        }
+        context: &mut MessageContext,
+    ) -> Result<(), WireError> {
         let auth = context.auth.get_or_insert_with(Auth::default);
-        // Identity is the server's to decide: whatever actor the client claimed is dropped.
-        auth.actor = None;
+        if auth.forwarded && auth.token.is_some() && !self.accept_forwarded {
+            return Err(AuthError::ForwardedCredentialsRefused.into());
+        }
         let token = auth.token.clone().or_else(|| lock(session).clone());
         if let (Some(provider), Some(token)) = (&self.provider, token) {
             auth.actor = Some(provider.verify(&token).await.map_err(WireError::from)?);
@@ -188,16 +205,16 @@ impl Gate {
                 policy.check(actor, required)?;
             }
         }
-        Ok(Admission::Dispatch(context, payload))
+        Ok(())
     }
 }
 
 fn lock_failures(session: &SessionSlot) -> std::sync::MutexGuard<'_, Failures> {
-    session.failures.lock().unwrap_or_else(PoisonError::into_inner)
+    session.0.failures.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn lock(session: &SessionSlot) -> std::sync::MutexGuard<'_, Option<String>> {
-    session.token.lock().unwrap_or_else(PoisonError::into_inner)
+    session.0.token.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn login(
@@ -222,7 +239,7 @@ async fn login(
         Err(_) => {}
     }
     let opened = outcome?;
-    if session.binds {
+    if session.0.binds {
         *lock(session) = Some(opened.token.clone());
     }
     Ok(Payload::typed(opened))

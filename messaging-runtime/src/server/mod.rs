@@ -1,5 +1,6 @@
 //! The server: bind an address, serve contracts, start, publish events, stop.
 
+mod authenticate;
 mod connection;
 pub(crate) mod context;
 mod dispatch;
@@ -245,9 +246,26 @@ impl Server {
     /// binds a login to the connection, verifies the token of every request (an unknown or
     /// expired one answers `UNAUTHENTICATED`, 401) and hands handlers the verified actor.
     /// An actor a client puts in its context is always discarded.
+    ///
+    /// Authentication is a layer of the request pipeline, at the place of this call (or of
+    /// [`Server::access`], whichever comes first) among the [`Server::layer`] calls: layers
+    /// added before it see every request, `$login` and `$logout` included, before its token
+    /// is checked; layers added after it see only admitted requests, with the verified actor.
     #[must_use]
     pub fn auth(mut self, provider: impl AuthProvider) -> Self {
         self.gate.provider = Some(Arc::new(provider));
+        self.layers.auth_at.get_or_insert(self.layers.requests.len());
+        self
+    }
+
+    /// Accepts a caller's token that another service passed on with
+    /// [`Context::forward_with_credentials`] (default: refused with `UNAUTHENTICATED`,
+    /// [`crate::auth::AuthError::ForwardedCredentialsRefused`]). Opt in only where this
+    /// service is meant to act for the end user a calling service serves; the token is then
+    /// verified as any other, and the handler sees [`crate::Auth::forwarded`] set.
+    #[must_use]
+    pub fn accept_forwarded_credentials(mut self, accept: bool) -> Self {
+        self.gate.accept_forwarded = accept;
         self
     }
 
@@ -274,15 +292,19 @@ impl Server {
     /// Checks the permission each request declares (`#[permission("orders:write")]` on the
     /// contract method) against the caller's roles before dispatch: no verified caller
     /// answers `UNAUTHENTICATED` (401), a missing permission `FORBIDDEN` (403), and the
-    /// handler is not called.
+    /// handler is not called. Runs in the authentication layer (see [`Server::auth`] for
+    /// its place in the pipeline).
     #[must_use]
     pub fn access(mut self, policy: AccessPolicy) -> Self {
         self.gate.policy = Some(Arc::new(policy));
+        self.layers.auth_at.get_or_insert(self.layers.requests.len());
         self
     }
 
     /// Runs every request through `layer` (any [`tower::Layer`], or [`crate::middleware::from_fn`]).
     /// Layers run in registration order: the first one registered sees the request first.
+    /// Registered before [`Server::auth`]/[`Server::access`], a layer runs outside
+    /// authentication (and sees `$login`/`$logout`); after, inside it.
     #[must_use]
     pub fn layer<L>(mut self, layer: L) -> Self
     where

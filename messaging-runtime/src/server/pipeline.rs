@@ -1,5 +1,8 @@
-//! The server's middleware pipelines, built once at start: global request layers around
-//! per-request-type layers around the dispatch table, and event layers around the event
+//! The server's middleware pipelines, built once at start. A request passes, in order: the
+//! layers registered with `Server::layer` before `Server::auth`/`Server::access` (first
+//! registered outermost), authentication and access control (when the server has a provider
+//! or a policy), the layers registered after it, the layers registered for its type with
+//! `Server::layer_for`, and the dispatch table. Events pass the event layers, then their
 //! handlers.
 
 use std::collections::HashMap;
@@ -10,6 +13,7 @@ use futures_util::future::join_all;
 use tower::util::{BoxCloneService, ServiceExt};
 use tower::Service;
 
+use super::authenticate::Authenticate;
 use super::gate::Gate;
 use super::router::{BoxFuture, Router};
 use super::{ServerEvent, ServerRequest};
@@ -28,6 +32,8 @@ pub(crate) type EventLayerFn =
 #[derive(Default)]
 pub(crate) struct Layers {
     pub(crate) requests: Vec<RequestLayerFn>,
+    /// How many of `requests` were registered before authentication: those run outside it.
+    pub(crate) auth_at: Option<usize>,
     pub(crate) per_type: HashMap<&'static str, Vec<RequestLayerFn>>,
     pub(crate) events: Vec<EventLayerFn>,
 }
@@ -37,8 +43,8 @@ pub(crate) struct Layers {
 pub(crate) struct Pipelines {
     pub(crate) requests: Option<Template<RequestService<Context>>>,
     pub(crate) events: Option<Template<EventService<Context>>>,
-    /// Authentication and access control, in front of the request layers.
-    pub(crate) gate: Gate,
+    /// The authentication settings (its layer is in `requests`) and the context limits.
+    pub(crate) gate: Arc<Gate>,
 }
 
 impl Layers {
@@ -50,19 +56,33 @@ impl Layers {
             .filter_map(|request| request.permission.map(|p| (request.name, p)))
             .collect();
         gate.required = Arc::new(required);
-        let requests = if self.requests.is_empty() && self.per_type.is_empty() {
+        let gate = Arc::new(gate);
+        let requests = if self.requests.is_empty() && self.per_type.is_empty() && !gate.is_active()
+        {
             None
         } else {
-            let per_type = self
-                .per_type
-                .into_iter()
-                .map(|(name, layers)| (name, Template::new(wrap(layers, direct(router)))))
-                .collect();
-            let routed = BoxCloneService::new(Routed {
-                router: Arc::clone(router),
-                per_type: Arc::new(per_type),
-            });
-            Some(Template::new(wrap(self.requests, routed)))
+            let inner = if self.per_type.is_empty() {
+                direct(router)
+            } else {
+                let per_type = self
+                    .per_type
+                    .into_iter()
+                    .map(|(name, layers)| (name, Template::new(wrap(layers, direct(router)))))
+                    .collect();
+                BoxCloneService::new(Routed {
+                    router: Arc::clone(router),
+                    per_type: Arc::new(per_type),
+                })
+            };
+            let mut outer = self.requests;
+            let after_auth = outer.split_off(self.auth_at.unwrap_or(0).min(outer.len()));
+            let inner = wrap(after_auth, inner);
+            let inner = if gate.is_active() {
+                BoxCloneService::new(Authenticate { gate: Arc::clone(&gate), inner })
+            } else {
+                inner
+            };
+            Some(Template::new(wrap(outer, inner)))
         };
         let events = (!self.events.is_empty()).then(|| {
             let handlers = BoxCloneService::new(EventHandlers { router: Arc::clone(router) });

@@ -7,7 +7,7 @@ use things::*;
 #[contract(name = "things", version = "one", error = ThingError, colour = "red")]
 pub trait Things {
     fn get_thing(&self, req: GetThing, cx: Context) -> Result<Thing, ThingError>;
-    async fn new(&self, req: GetThing) -> Result<Thing, ThingError>;
+    async fn inner(&self, req: GetThing) -> Result<Thing, ThingError>;
     async fn nothing(&self) -> Result<Thing, ThingError>;
 }
 

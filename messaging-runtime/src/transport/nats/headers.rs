@@ -37,6 +37,8 @@ const SPAN_ID: &str = "Mb-Span-Id";
 const PARENT_SPAN_ID: &str = "Mb-Parent-Span-Id";
 const DEADLINE_MS: &str = "Mb-Deadline-Ms";
 const AUTH_TOKEN: &str = "Mb-Auth-Token";
+/// `true` when the token is a caller's, passed on by a service (`auth.forwarded`).
+const AUTH_FORWARDED: &str = "Mb-Auth-Forwarded";
 const METADATA: &str = "Mb-Metadata";
 /// ADR-32's error headers: the error's message and its status.
 pub(crate) const SERVICE_ERROR: &str = "Nats-Service-Error";
@@ -64,8 +66,13 @@ pub(crate) fn write_context(
             insert_text(headers, header, field, value)?;
         }
     }
-    if let Some(token) = context.auth.as_ref().and_then(|a| a.token.as_ref()) {
-        insert_text(headers, AUTH_TOKEN, "auth.token", token)?;
+    if let Some(auth) = &context.auth {
+        if let Some(token) = &auth.token {
+            insert_text(headers, AUTH_TOKEN, "auth.token", token)?;
+        }
+        if auth.forwarded {
+            headers.insert(AUTH_FORWARDED, "true");
+        }
     }
     if let Some(timestamp) = context.timestamp {
         headers.insert(TIMESTAMP, timestamp.to_string());
@@ -116,7 +123,9 @@ pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext
     context.span_id = text(SPAN_ID);
     context.parent_span_id = text(PARENT_SPAN_ID);
     if let Some(token) = text(AUTH_TOKEN) {
-        context.auth = Some(Auth { token: Some(token), actor: None });
+        // Any value but `false` counts as forwarded: refusing by mistake is the safe side.
+        let forwarded = headers.get(AUTH_FORWARDED).is_some_and(|v| v.as_str() != "false");
+        context.auth = Some(Auth { token: Some(token), actor: None, forwarded });
     }
     if let Some(value) = headers.get(TIMESTAMP) {
         context.timestamp = Some(number(TIMESTAMP, value.as_str())?);
@@ -182,7 +191,7 @@ mod tests {
             ..MessageContext::default()
         };
         context.metadata.insert("tenant".into(), serde_json::json!({"id": 7}));
-        context.auth = Some(Auth { token: Some("tok".into()), actor: None });
+        context.auth = Some(Auth { token: Some("tok".into()), actor: None, forwarded: false });
         let mut headers = HeaderMap::new();
         write_context(&mut headers, &context).expect("writes");
         let read = read_context(Some(&headers)).expect("reads");
