@@ -4,7 +4,7 @@
 pub use crate::error::CallError;
 
 pub use crate::client::{
-    AllEvents, Call, Client, ClientBuilder, EventStream, Gather, Subscription,
+    AllEvents, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Gather, Subscription,
 };
 pub use crate::context::MessageContext;
 pub use crate::contract::handshake::{Hello, NoError};
@@ -22,6 +22,7 @@ pub use schemars;
 pub use schemars::{Schema, SchemaGenerator};
 pub use serde;
 pub use serde_json;
+#[cfg(feature = "validate")]
 pub use validator;
 
 /// The artifact builders the generated `{Trait}Contract` functions call.
@@ -121,6 +122,8 @@ pub trait RulesOfValidate {
     fn __messaging_rules(&self) -> Result<(), ValidationFailure>;
 }
 
+// Without the `validate` feature no type has rules: every message resolves to `NoRules`.
+#[cfg(feature = "validate")]
 impl<T: validator::Validate + ?Sized> RulesOfValidate for Probe<'_, T> {
     #[inline]
     fn __messaging_rules(&self) -> Result<(), ValidationFailure> {

@@ -71,11 +71,12 @@ pub mod validation;
 pub mod wire;
 
 /// The JSON envelope codec of every text transport (the TypeScript library's frames).
+#[cfg(feature = "ws")]
 pub(crate) mod envelope;
 
-pub use auth::{
-    AccessPolicy, AuthError, AuthProvider, Credentials, MemoryAuthProvider, Permission, Session,
-};
+#[cfg(feature = "auth")]
+pub use auth::MemoryAuthProvider;
+pub use auth::{AccessPolicy, AuthError, AuthProvider, Credentials, Permission, Session};
 pub use client::{
     AllEvents, Backoff, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Subscription,
 };
@@ -97,6 +98,7 @@ pub use server::{
 pub use validation::{FieldFailure, ValidationFailure};
 /// The `validator` crate the rules are written with, re-exported so a contract crate needs no
 /// dependency of its own (its derive and trait are also in the [`prelude`] as `Validate`).
+#[cfg(feature = "validate")]
 pub use validator;
 
 /// Everything a contract file or a service needs, in one import.
@@ -110,6 +112,7 @@ pub mod prelude {
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
     /// `validator`'s derive and trait: `#[derive(Validate)]` declares a message's rules.
+    #[cfg(feature = "validate")]
     pub use validator::Validate;
 }
 

@@ -62,10 +62,35 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
                 Self { client }
             }
 
-            /// The untyped client underneath: status, close, options.
+            /// The untyped client underneath: status changes, login, options.
             #[must_use]
             pub fn inner(&self) -> &#p::Client {
                 &self.client
+            }
+
+            /// The connection status now.
+            #[must_use]
+            pub fn status(&self) -> #p::ConnectionStatus {
+                self.client.status()
+            }
+
+            /// Whether the client is connected now (calls made while it is not fail at once,
+            /// unless they wait for the connection).
+            #[must_use]
+            pub fn is_connected(&self) -> bool {
+                self.client.is_connected()
+            }
+
+            /// The address this client connected to.
+            #[must_use]
+            pub fn address(&self) -> &str {
+                self.client.address()
+            }
+
+            /// Closes the connection: the server sees the client leave, later calls fail with
+            /// `Disconnected`, and the client does not reconnect.
+            pub fn close(&self) {
+                self.client.close();
             }
 
             /// Sends `request` once to every server of this contract (every replica over

@@ -28,7 +28,11 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if let Err(e) = errors.finish() {
         return with_original(&e, ast::without_permission_attrs(input));
     }
-    let Some(contract) = contract else { return input };
+    let Some(mut contract) = contract else { return input };
+    if contract.args.error.is_none() {
+        // Events only (the rule above): no request can fail, so no error type is needed.
+        contract.args.error = Some(syn::parse_quote!(::messaging_runtime::__private::NoError));
+    }
     let names = ContractNames::new(&contract.item.ident);
     let rendered = [
         expand::render_trait(&contract),

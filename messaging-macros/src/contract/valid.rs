@@ -31,12 +31,14 @@ pub(crate) fn check(contract: &Contract, errors: &mut Errors) {
     event_names_do_not_clash(contract, &reserved, errors);
 }
 
-/// Rule: a contract names its error type with `error = Type`.
+/// Rule: a contract with requests names its error type with `error = Type` (one with events
+/// only may leave it out).
 fn error_type_is_given(contract: &Contract, errors: &mut Errors) {
-    if contract.args.error.is_none() {
+    if contract.args.error.is_none() && !contract.methods.is_empty() {
         errors.at(
             &contract.item.ident,
-            "missing `error = Type` in `#[contract(...)]`: a contract names its `#[error_code]` enum",
+            "missing `error = Type` in `#[contract(...)]`: a contract with requests names its \
+             `#[error_code]` enum (only a contract with events alone may leave it out)",
         );
     }
 }

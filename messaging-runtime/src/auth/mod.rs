@@ -10,7 +10,9 @@
 //!   [`WireError`] (`UNAUTHENTICATED` 401, `FORBIDDEN` 403).
 
 mod access;
+#[cfg(feature = "auth")]
 mod hashing;
+#[cfg(feature = "auth")]
 mod memory;
 mod permission;
 mod permission_rule;
@@ -21,7 +23,9 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use access::{AccessPolicy, AccessPolicyBuilder, PolicyError};
+#[cfg(feature = "auth")]
 pub use hashing::DEFAULT_HASH_WAIT;
+#[cfg(feature = "auth")]
 pub use memory::{hash_password, Clock, HashCost, MemoryAuthProvider};
 pub use permission::{check_permission, Permission, PermissionError, PERMISSION_SHAPE};
 

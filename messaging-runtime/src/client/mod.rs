@@ -141,6 +141,11 @@ impl Client {
         *self.inner.status.borrow()
     }
 
+    /// Whether the client is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.status() == ConnectionStatus::Connected
+    }
+
     /// A receiver that sees every change of the connection status from now on: the status
     /// now counts as seen, so its first `changed()` is a real change, not the connect that
     /// happened before it was asked for.

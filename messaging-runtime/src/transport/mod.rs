@@ -6,11 +6,15 @@
 //! own reply channel, so a transport that has no socket per client (a broker) fits as well
 //! as one that has.
 
+#[cfg(feature = "ws")]
 mod engine;
 pub mod memory;
+#[cfg(feature = "nats")]
 pub mod nats;
 mod queue;
+#[cfg(feature = "ws")]
 pub mod tcp;
+#[cfg(feature = "ws")]
 pub mod ws;
 
 pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
@@ -238,9 +242,13 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
     TRANSPORTS.get_or_init(|| {
         RwLock::new(vec![
             memory::transport(),
+            #[cfg(feature = "ws")]
             ws::transport(),
+            #[cfg(feature = "ws")]
             ws::secure_transport(),
+            #[cfg(feature = "ws")]
             tcp::transport(),
+            #[cfg(feature = "nats")]
             nats::transport(),
         ])
     })
@@ -269,8 +277,28 @@ pub fn transport_for(address: &str) -> Result<Arc<dyn Transport>, TransportError
     if let Some(found) = all.iter().find(|t| t.scheme() == scheme) {
         return Ok(Arc::clone(found));
     }
+    if let Some(feature) = compiled_out(scheme) {
+        return Err(TransportError::InvalidAddress {
+            address: address.to_owned(),
+            reason: format!(
+                "the `{scheme}://` transport is not compiled in: enable the `{feature}` feature of \
+                 messaging-runtime"
+            ),
+        });
+    }
     let supported = all.iter().map(|t| t.scheme()).collect();
     Err(TransportError::UnsupportedScheme { address: address.to_owned(), supported })
+}
+
+/// The feature that would compile in the built-in transport for `scheme`, when it is off.
+fn compiled_out(scheme: &str) -> Option<&'static str> {
+    let built_in: [(&str, &str, bool); 4] = [
+        ("ws", "ws", cfg!(feature = "ws")),
+        ("wss", "ws", cfg!(feature = "ws")),
+        ("tcp", "ws", cfg!(feature = "ws")),
+        ("nats", "nats", cfg!(feature = "nats")),
+    ];
+    built_in.iter().find(|(s, _, on)| *s == scheme && !on).map(|(_, feature, _)| *feature)
 }
 
 /// Checks that `address` is one `transport` serves (its scheme), for a transport given to one
