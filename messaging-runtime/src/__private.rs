@@ -43,7 +43,7 @@ pub use std::sync::Arc;
 pub use std::vec::Vec;
 
 pub use crate::payload::Payload;
-pub use crate::wire::DecodeError;
+pub use crate::wire::{DecodeError, Severity};
 
 /// The error of an `EventSet::decode` given an index outside its `NAMES`.
 #[must_use]

@@ -100,6 +100,7 @@ pub use validation::{FieldFailure, ValidationFailure};
 /// dependency of its own (its derive and trait are also in the [`prelude`] as `Validate`).
 #[cfg(feature = "validate")]
 pub use validator;
+pub use wire::Severity;
 
 /// Everything a contract file or a service needs, in one import.
 pub mod prelude {

@@ -52,6 +52,7 @@ pub(super) struct ErrorAttr {
     pub(super) code: Option<LitStr>,
     pub(super) status: Option<syn::Expr>,
     pub(super) message: Option<LitStr>,
+    pub(super) severity: Option<LitStr>,
 }
 
 /// What the checks make of a variant's `#[error(...)]`: everything the expansion needs.
@@ -63,6 +64,8 @@ pub(super) struct Spec {
     pub(super) template: Template,
     /// The field each placeholder of the template names, in placeholder order.
     pub(super) args: Vec<usize>,
+    /// The `Severity` variant, when the attribute sets one (`Warning` for `"warning"`).
+    pub(super) severity: Option<Ident>,
 }
 
 impl Input {
@@ -148,17 +151,26 @@ impl Field {
 }
 
 impl ErrorAttr {
-    /// Reads `#[error(code = "...", status = N, message = "...")]`, reporting unknown,
+    /// Reads `#[error(code = "...", status = N, message = "...", severity = "...")]`, reporting unknown,
     /// repeated and malformed arguments.
     fn parse(raw: &Attribute, errors: &mut Errors) -> Option<Self> {
         let list = valid::error_attr_is_list(raw, errors)?;
-        let mut out = Self { tag: list.path.clone(), code: None, status: None, message: None };
+        let mut out = Self {
+            tag: list.path.clone(),
+            code: None,
+            status: None,
+            message: None,
+            severity: None,
+        };
         let mut seen = Seen::new();
         let mut bare_message = false;
         for arg in errors.ok(attr::parse_args(list.tokens.clone())).unwrap_or_default() {
             match arg {
                 Arg::Value(key, value)
-                    if matches!(key.to_string().as_str(), "code" | "status" | "message") =>
+                    if matches!(
+                        key.to_string().as_str(),
+                        "code" | "status" | "message" | "severity"
+                    ) =>
                 {
                     if !seen.first_time(&key, errors) {
                         continue;
@@ -166,6 +178,7 @@ impl ErrorAttr {
                     match key.to_string().as_str() {
                         "code" => out.code = attr::lit_str(&key, &value, errors),
                         "message" => out.message = attr::lit_str(&key, &value, errors),
+                        "severity" => out.severity = attr::lit_str(&key, &value, errors),
                         _ => out.status = Some(value),
                     }
                 }

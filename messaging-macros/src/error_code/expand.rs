@@ -291,6 +291,7 @@ fn error_code_impl(input: &Input, specs: &[Spec]) -> TokenStream {
         let (pattern, status) = (pattern(v, &[]), s.status);
         quote! { #pattern => #status, }
     });
+    let severity = severity_fn(input, specs);
     let params = params_fn(input);
     let from_wire = from_wire_fn(input, specs);
     let schemas = param_schemas_fn(input);
@@ -300,10 +301,27 @@ fn error_code_impl(input: &Input, specs: &[Spec]) -> TokenStream {
             const CATALOG: &'static [#p::ErrorDescriptor] = &[#catalog];
             fn code(&self) -> &'static str { match self { #(#codes)* } }
             fn status(&self) -> u16 { match self { #(#statuses)* } }
+            #severity
             #params
             #from_wire
             #schemas
         }
+    }
+}
+
+/// `fn severity`, when a variant sets one (the trait's default says `Error` for all).
+fn severity_fn(input: &Input, specs: &[Spec]) -> TokenStream {
+    if specs.iter().all(|spec| spec.severity.is_none()) {
+        return TokenStream::new();
+    }
+    let p = private();
+    let arms = input.variants.iter().zip(specs).map(|(v, s)| {
+        let pattern = pattern(v, &[]);
+        let severity = s.severity.clone().unwrap_or_else(|| format_ident!("Error"));
+        quote! { #pattern => #p::Severity::#severity, }
+    });
+    quote! {
+        fn severity(&self) -> #p::Severity { match self { #(#arms)* } }
     }
 }
 

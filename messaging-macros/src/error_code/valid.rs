@@ -34,7 +34,36 @@ fn variant_spec(variant: &Variant, errors: &mut Errors) -> Option<Spec> {
     let template = template_parses(message, errors)?;
     self_contained_specs(&template, message, errors);
     let args = placeholders_name_fields(variant, &template, message, errors)?;
-    Some(Spec { code: code?, status: status?, message: message.clone(), template, args })
+    let severity = match &attr.severity {
+        Some(lit) => Some(known_severity(lit, errors)?),
+        None => None,
+    };
+    Some(Spec { code: code?, status: status?, message: message.clone(), template, args, severity })
+}
+
+/// The severities of the TypeScript library, and the `Severity` variant of each.
+const SEVERITIES: [(&str, &str); 5] = [
+    ("debug", "Debug"),
+    ("info", "Info"),
+    ("warning", "Warning"),
+    ("error", "Error"),
+    ("critical", "Critical"),
+];
+
+/// Rule: a severity is one of `debug`, `info`, `warning`, `error`, `critical`.
+fn known_severity(lit: &LitStr, errors: &mut Errors) -> Option<Ident> {
+    let value = lit.value();
+    let found = SEVERITIES.iter().find(|(name, _)| *name == value);
+    if found.is_none() {
+        errors.at(
+            lit,
+            format!(
+                "unknown severity \"{value}\": expected \"debug\", \"info\", \"warning\", \"error\" \
+                 (the default) or \"critical\""
+            ),
+        );
+    }
+    found.map(|(_, variant)| Ident::new(variant, lit.span()))
 }
 
 /// Rule: `#[error_code]` takes no arguments; everything is said per variant.
@@ -136,9 +165,10 @@ pub(super) fn error_attr_is_list<'a>(
     }
 }
 
-/// Rule: `#[error(...)]` accepts only `code`, `status` and `message`.
+/// Rule: `#[error(...)]` accepts only `code`, `status`, `message` and `severity`.
 pub(super) fn known_argument(key: &Ident, errors: &mut Errors) {
-    attr::unknown(key, "error", "`code = \"...\"`, `status = N` or `message = \"...\"`", errors);
+    let expected = "`code = \"...\"`, `status = N`, `message = \"...\"` or `severity = \"...\"`";
+    attr::unknown(key, "error", expected, errors);
 }
 
 /// Rule: every argument of `#[error(...)]` is named; a bare string is not a message.

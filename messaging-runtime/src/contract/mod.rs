@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::validation::ValidationFailure;
-use crate::wire::WireError;
+use crate::wire::{Severity, WireError};
 
 /// A message published by a server to its clients (or emitted by a client to its server).
 ///
@@ -124,13 +124,20 @@ pub trait ErrorCode: Display + Debug + Send + Sync + Sized + 'static {
         Vec::new()
     }
 
-    /// The wire form: code, rendered message, status and the params as details.
+    /// How serious this error is: [`Severity::Error`] unless the variant says otherwise
+    /// (`#[error(.., severity = "warning")]`).
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+
+    /// The wire form: code, rendered message, status, the params as details, and severity.
     fn to_wire(&self) -> WireError {
         WireError {
             code: self.code().into(),
             message: self.to_string(),
             status: Some(self.status()),
             details: Some(serde_json::Value::Object(self.params())),
+            severity: Some(self.severity()),
         }
     }
 }

@@ -106,7 +106,7 @@ pub fn json_schema_of(snapshot: &Snapshot) -> Value {
     })
 }
 
-/// The wire error `{code, message, status, details}` of one error code.
+/// The wire error `{code, message, status, details, severity}` of one error code.
 pub(crate) fn wire_error_schema(error: &super::snapshot::ErrorSnapshot) -> Value {
     json!({
         "title": error.code,
@@ -117,6 +117,7 @@ pub(crate) fn wire_error_schema(error: &super::snapshot::ErrorSnapshot) -> Value
             "message": { "type": "string" },
             "status": { "const": error.status },
             "details": error.details,
+            "severity": { "enum": ["debug", "info", "warning", "error", "critical"] },
         },
         "required": ["code", "message", "status", "details"],
     })

@@ -48,7 +48,46 @@ pub mod codes {
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
 }
 
-/// An error as it travels on the wire: `{code, message, status, details}`.
+/// How serious an error is, as the TypeScript library grades it: `debug`, `info`, `warning`,
+/// `error` (the default) or `critical`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Diagnostic detail.
+    Debug,
+    /// Worth knowing, nothing failed that matters.
+    Info,
+    /// Something went wrong that the caller may well expect (a conflict, a retry).
+    Warning,
+    /// The request failed (the default).
+    #[default]
+    Error,
+    /// The service itself is in trouble.
+    Critical,
+}
+
+impl Severity {
+    /// The wire form: `debug`, `info`, `warning`, `error` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl core::fmt::Display for Severity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as it travels on the wire: `{code, message, status, details, severity}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireError {
     /// Machine-readable code, e.g. `ORDER_NOT_FOUND`.
@@ -61,12 +100,22 @@ pub struct WireError {
     /// Structured details: a contract error's params, or a decoder's path and reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// How serious it is: set on a contract's errors (`error` unless the variant says
+    /// otherwise), absent on the runtime's own and when a peer sent none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
 }
 
 impl WireError {
     /// A wire error with a code, a status and a message, and no details.
     pub fn new(code: impl Into<String>, status: u16, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), status: Some(status), details: None }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status: Some(status),
+            details: None,
+            severity: None,
+        }
     }
 
     /// Adds details.

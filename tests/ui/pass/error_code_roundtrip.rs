@@ -40,7 +40,7 @@ pub enum OrderError {
     #[error(status = 500, message = "boom {0} ({1:>4}) {{literal}}")]
     Tuple(String, u32),
     /// Try again later.
-    #[error(status = 503, message = "unavailable")]
+    #[error(status = 503, message = "unavailable", severity = "warning")]
     Unit,
     /// A price with a precision.
     #[error(status = 402, message = "owes {amount:.2} (optional: {note:?})")]
@@ -83,6 +83,7 @@ fn main() {
     assert_eq!(wire.message, "Order with ID 7 not found");
     assert_eq!(wire.status, Some(404));
     assert_eq!(wire.details, Some(json!({ "orderId": "7" })));
+    assert_eq!(wire.severity, Some(messaging_runtime::Severity::Error));
     assert_eq!(WireError::from(not_found.clone()), wire);
 
     let transition = OrderError::invalid_transition(OrderStatus::Pending, OrderStatus::Shipped);
@@ -105,6 +106,13 @@ fn main() {
         ("unavailable", "UNIT", 503)
     );
     assert!(unit.params().is_empty());
+    // Severity: `error` unless the variant says otherwise, on the typed error and the wire.
+    assert_eq!(unit.severity(), messaging_runtime::Severity::Warning);
+    assert_eq!(not_found.severity(), messaging_runtime::Severity::Error);
+    let unit_json = serde_json::to_value(unit.to_wire()).expect("serialises");
+    assert_eq!(unit_json["severity"], "warning");
+    assert_eq!(serde_json::to_value(&wire).expect("serialises")["severity"], "error");
+    assert_eq!(WireError::new("RUNTIME", 500, "x").severity, None, "runtime errors carry none");
 
     let owes = OrderError::owes(12.345, Some("late".to_owned()));
     assert_eq!(owes.to_string(), "owes 12.35 (optional: Some(\"late\"))");

@@ -173,7 +173,13 @@ pub(crate) fn read_error(headers: Option<&HeaderMap>, body: &[u8]) -> Option<Wir
         .and_then(|h| h.get(SERVICE_ERROR))
         .map_or_else(|| "the service answered an error".to_owned(), |v| v.as_str().to_owned());
     let status = code.as_str().trim().parse().ok();
-    Some(WireError { code: codes::INTERNAL_ERROR.into(), message, status, details: None })
+    Some(WireError {
+        code: codes::INTERNAL_ERROR.into(),
+        message,
+        status,
+        details: None,
+        severity: None,
+    })
 }
 
 #[cfg(test)]
