@@ -89,12 +89,9 @@ async fn serve(
     (server, probe)
 }
 
-async fn until_cancelled(probe: &Probe) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !probe.cancelled.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    probe.cancelled.load(Ordering::SeqCst)
+/// Waits, bounded, until the probe's handler was cancelled; fails saying `what` otherwise.
+async fn until_cancelled(probe: &Probe, what: &str) {
+    messaging_tests::wait::until(what, || probe.cancelled.load(Ordering::SeqCst)).await;
 }
 
 #[tokio::test]
@@ -104,7 +101,7 @@ async fn a_handler_that_outlives_its_deadline_is_cancelled() {
         let client = WorkerClient::connect(server.address()).await.expect("connects");
         let outcome = client.work(Work { ms: 60_000 }).timeout(Duration::from_millis(100)).await;
         assert!(matches!(outcome, Err(CallError::Timeout(_))), "{address}: {outcome:?}");
-        assert!(until_cancelled(&probe).await, "{address}: the server cancelled the handler");
+        until_cancelled(&probe, &format!("{address}: the server cancelled the handler")).await;
         assert_eq!(client.work(Work { ms: 1 }).await.expect("still serving"), 1);
         server.stop().await;
     }
@@ -122,7 +119,7 @@ async fn a_caller_that_stops_waiting_cancels_the_handler() {
         until_started(&probe, 1).await;
         call.abort();
         // Well before the call's 30 s deadline: the drop itself cancelled the handler.
-        assert!(until_cancelled(&probe).await, "{address}: dropping the call cancelled it");
+        until_cancelled(&probe, &format!("{address}: dropping the call cancelled it")).await;
         assert_eq!(client.work(Work { ms: 1 }).await.expect("still serving"), 1, "{address}");
         server.stop().await;
     }
@@ -155,7 +152,7 @@ async fn a_cancel_frame_cancels_the_handler_and_nothing_is_answered() {
     }
     until_started(&probe, 1).await;
     ws.send(Message::text(r#"{"type":"cancel","requestId":"slow"}"#)).await.expect("sends");
-    assert!(until_cancelled(&probe).await, "the cancel frame cancelled the handler");
+    until_cancelled(&probe, "the cancel frame cancelled the handler").await;
     let quick = r#"{"type":"request","requestId":"quick","requestType":"work","payload":{"ms":1}}"#;
     ws.send(Message::text(quick)).await.expect("sends");
     let answer = tokio::time::timeout(WAIT, ws.next()).await.expect("answered in time");
@@ -179,10 +176,8 @@ async fn a_nested_call_inherits_what_is_left_of_the_deadline() {
         budget <= Duration::from_millis(300),
         "the inner handler saw at most the caller's budget: {budget:?}"
     );
-    assert!(
-        until_cancelled(&inner_probe).await,
-        "the inner handler was cancelled at the inherited deadline"
-    );
+    until_cancelled(&inner_probe, "the inner handler was cancelled at the inherited deadline")
+        .await;
     outer.stop().await;
     inner.stop().await;
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::{Backoff, EventStream, RunningServer};
+use messaging_tests::wait::until;
 
 /// How many clients keep making requests.
 const CLIENTS: u32 = 20;
@@ -169,15 +170,6 @@ async fn lane(
         }
     }
     tally
-}
-
-/// Waits, within `WAIT`, until `done` holds.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} within {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// Every client's subscription made before the outage gets tick `n` next.

@@ -1,1 +1,3 @@
-//! Integration tests live in this crate's test targets; the library itself is empty.
+//! Integration tests live in this crate's test targets; the library holds what they share.
+
+pub mod wait;

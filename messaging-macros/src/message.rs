@@ -208,7 +208,9 @@ pub(crate) fn expand_event(args: TokenStream, input: TokenStream) -> TokenStream
     let item = errors.ok(syn::parse2::<syn::Item>(input.clone()));
     let target = item.as_ref().and_then(|i| target(i, "event", true, &mut errors));
     if let Err(e) = errors.finish() {
-        return with_original(&e, input);
+        // The item as it would be emitted, so the derives below see the same crate paths
+        // and add no errors of their own to this one.
+        return with_original(&e, emitted_item(input, item));
     }
     let Some(target) = target else { return input };
     let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));
@@ -259,7 +261,7 @@ pub(crate) fn expand_request(args: TokenStream, input: TokenStream) -> TokenStre
         ));
     }
     if let Err(e) = errors.finish() {
-        return with_original(&e, input);
+        return with_original(&e, emitted_item(input, item));
     }
     let (Some(target), Some(response)) = (target, response) else { return input };
     let wire = name.flatten().unwrap_or_else(|| default_name(&target.ident));

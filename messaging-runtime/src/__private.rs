@@ -4,7 +4,8 @@
 pub use crate::error::CallError;
 
 pub use crate::client::{
-    AllEvents, Call, Client, ClientBuilder, ConnectionStatus, EventStream, Gather, Subscription,
+    AllEvents, Call, CallbackResult, Client, ClientBuilder, ConnectionStatus, EventStream, Gather,
+    Subscription,
 };
 pub use crate::context::MessageContext;
 pub use crate::contract::handshake::{Hello, NoError};
@@ -60,11 +61,12 @@ pub const fn assert_error_code<T: ErrorCode>() {}
 /// Compiles only when the request `R` answers with `T`.
 pub const fn assert_response<R: Request<Response = T>, T>() {}
 
-/// Whether `name` equals any of `earlier` (for the duplicate wire name check at compile time).
-pub const fn name_taken(name: &str, earlier: &[&str]) -> bool {
+/// Whether `names[index]` equals any other of `names` (for the duplicate wire name check at
+/// compile time: every entry of a duplicate pair fails, so each is marked).
+pub const fn name_shared(names: &[&str], index: usize) -> bool {
     let mut i = 0;
-    while i < earlier.len() {
-        if str_eq(name, earlier[i]) {
+    while i < names.len() {
+        if i != index && str_eq(names[index], names[i]) {
             return true;
         }
         i += 1;

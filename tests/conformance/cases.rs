@@ -12,6 +12,7 @@ use messaging_runtime::RunningServer;
 
 use crate::contract::*;
 use crate::fixtures::Fixture;
+use messaging_tests::wait::until;
 
 /// Every wait is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
@@ -59,16 +60,6 @@ async fn connect(fixture: &Fixture, address: &str) -> ConformanceClient {
     ConformanceClient::connect_with(fixture.client().timeout(WAIT), address)
         .await
         .expect("connects")
-}
-
-/// Waits, bounded, until `done`.
-async fn until(what: &str, done: impl Fn() -> bool) {
-    let reached = tokio::time::timeout(WAIT, async {
-        while !done() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    });
-    assert!(reached.await.is_ok(), "timed out waiting until {what}");
 }
 
 pub(crate) async fn requests_in_flight_are_answered_and_matched(fixture: &Fixture) {
@@ -277,10 +268,9 @@ pub(crate) async fn events_of_different_types_keep_their_order(fixture: &Fixture
         let seen = Arc::clone(&alphas);
         async move { seen.lock().expect("not poisoned").push(format!("a{}", e.n)) }
     });
-    let _beta = client.on_beta(move |e, _| {
-        let seen = Arc::clone(&betas);
-        async move { seen.lock().expect("not poisoned").push(format!("b{}", e.n)) }
-    });
+    // A plain closure and an async one, in one lane.
+    let _beta =
+        client.on_beta(move |e, _| betas.lock().expect("not poisoned").push(format!("b{}", e.n)));
     let events = ConformanceEvents::new(running.server.broadcaster());
     let mut published = Vec::new();
     for n in 0..25 {

@@ -48,8 +48,10 @@ pub(crate) fn render(contract: &Contract) -> TokenStream {
 }
 
 /// Rule: no two requests (no two events) of a contract share a wire name. The names live in
-/// other items' constants, so the check runs at compile time in a const, spanned at the
-/// later type.
+/// other items' constants, so the check runs at compile time: one array of the names, then
+/// one assertion per entry spanned at its type, so each of a duplicate pair is marked. The
+/// expansion grows linearly with the contract (an assertion listing every earlier name made
+/// it quadratic).
 fn unique_names<'a>(
     entries: impl Iterator<Item = (&'a syn::Type, String)>,
     trait_name: &str,
@@ -57,24 +59,25 @@ fn unique_names<'a>(
 ) -> TokenStream {
     let p = private();
     let trait_path: TokenStream = format!("{P}::{trait_name}").parse().unwrap_or_default();
-    let mut earlier: Vec<(&syn::Type, String)> = Vec::new();
-    let mut checks = Vec::new();
-    for (ty, label) in entries {
-        if !earlier.is_empty() {
-            let previous = earlier.iter().map(|(t, _)| t);
-            let others: Vec<&str> = earlier.iter().map(|(_, l)| l.as_str()).collect();
-            let message = format!(
-                "duplicate {kind} wire name: the {kind} of {label} has the same wire name as the {kind} of {}",
-                others.join(" or ")
-            );
-            checks.push(quote_spanned! {ty.span()=>
-                ::core::assert!(
-                    !#p::name_taken(<#ty as #trait_path>::NAME, &[#(<#previous as #trait_path>::NAME),*]),
-                    #message
-                );
-            });
-        }
-        earlier.push((ty, label));
+    let entries: Vec<_> = entries.collect();
+    if entries.len() < 2 {
+        return TokenStream::new();
     }
-    quote! { #(#checks)* }
+    let names = entries.iter().map(|(ty, _)| quote!(<#ty as #trait_path>::NAME));
+    let checks = entries.iter().enumerate().map(|(index, (ty, label))| {
+        let message = format!(
+            "duplicate {kind} wire name: the {kind} of {label} has the same wire name as another \
+             {kind} of this contract (each of them is marked)"
+        );
+        // One constant each: evaluation stops at the first failing assertion of a constant.
+        quote_spanned! {ty.span()=>
+            const _: () = ::core::assert!(!#p::name_shared(__NAMES, #index), #message);
+        }
+    });
+    quote! {
+        const _: () = {
+            const __NAMES: &[&str] = &[#(#names),*];
+            #(#checks)*
+        };
+    }
 }

@@ -121,14 +121,15 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
             }
 
             /// Runs `handler` for every event of type `E`, in arrival order, until the returned
-            /// subscription is dropped or unsubscribed.
-            pub fn on<E, F, Fut>(&self, handler: F) -> #p::Subscription
+            /// subscription is dropped or unsubscribed: a plain closure `|event, cx| { .. }` or
+            /// an async one `|event, cx| async move { .. }`.
+            pub fn on<E, F, R, M>(&self, handler: F) -> #p::Subscription
             where
                 E: #p::EventOf<#marker>,
-                F: ::core::ops::FnMut(E, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
-                Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
+                F: ::core::ops::FnMut(E, #p::MessageContext) -> R + ::core::marker::Send + 'static,
+                R: #p::CallbackResult<M>,
             {
-                self.client.on::<E, F, Fut>(handler)
+                self.client.on::<E, F, R, M>(handler)
             }
 
             #all_events
@@ -186,7 +187,8 @@ fn render_event(event: &syn::Type) -> TokenStream {
         format!("Every [`{event_ident}`] from now on, as a `Stream`; dropping it unsubscribes.");
     let callback_doc = format!(
         "Runs `handler` for every [`{event_ident}`], in arrival order, until the returned \
-         subscription is dropped or unsubscribed."
+         subscription is dropped or unsubscribed: a plain closure `|event, cx| {{ .. }}` or an \
+         async one `|event, cx| async move {{ .. }}`."
     );
     quote! {
         #[doc = #stream_doc]
@@ -196,12 +198,12 @@ fn render_event(event: &syn::Type) -> TokenStream {
         }
 
         #[doc = #callback_doc]
-        pub fn #callback<F, Fut>(&self, handler: F) -> #p::Subscription
+        pub fn #callback<F, R, M>(&self, handler: F) -> #p::Subscription
         where
-            F: ::core::ops::FnMut(#event, #p::MessageContext) -> Fut + ::core::marker::Send + 'static,
-            Fut: #p::Future<Output = ()> + ::core::marker::Send + 'static,
+            F: ::core::ops::FnMut(#event, #p::MessageContext) -> R + ::core::marker::Send + 'static,
+            R: #p::CallbackResult<M>,
         {
-            self.on::<#event, F, Fut>(handler)
+            self.on::<#event, F, R, M>(handler)
         }
     }
 }

@@ -220,10 +220,5 @@ fn permission_is_well_formed(permission: &syn::LitStr, errors: &mut Errors) {
     }
 }
 
-/// The runtime's rule of what a permission may be, compiled here too (this crate cannot
-/// depend on the runtime), so the two can never disagree.
-mod permission_rule {
-    #![allow(unreachable_pub, reason = "the runtime exports it; here it stays in this crate")]
-    include!("../../../messaging-runtime/src/auth/permission_rule.rs");
-}
-use permission_rule::check_permission;
+// The runtime's rule of what a permission may be, from the crate both share.
+use messaging_rules::check_permission;

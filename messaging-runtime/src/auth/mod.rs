@@ -15,7 +15,6 @@ mod hashing;
 #[cfg(feature = "auth")]
 mod memory;
 mod permission;
-mod permission_rule;
 mod wire_error;
 
 use core::fmt;

@@ -2,8 +2,8 @@
 //!
 //! A permission is one or more segments separated by `:`. A segment is either made of
 //! `a-z`, `0-9`, `_` and `-`, or is exactly `*`. The same rule is checked at compile time by
-//! `#[permission("...")]` on a contract method: both use the one function in
-//! `permission_rule.rs`.
+//! `#[permission("...")]` on a contract method: both use the one function of the
+//! `messaging-rules` crate.
 //!
 //! A *granted* permission implies a *required* one segment by segment: a literal segment
 //! matches only itself, a `*` segment matches any one segment, and a `*` in the last position
@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const PERMISSION_SHAPE: &str = "segments of `a-z`, `0-9`, `_` or `-` (or a whole `*`) \
      separated by `:`, like \"orders:write\", \"orders:*\" or \"*\"";
 
-pub use super::permission_rule::check_permission;
+pub use messaging_rules::check_permission;
 
 /// A permission string that follows the rule of [`check_permission`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -17,9 +17,42 @@ use crate::contract::Event;
 use crate::payload::Payload;
 
 type Ready = Pin<Box<dyn Future<Output = ()> + Send>>;
-/// A callback, given an event's payload: the future to run, or `None` when the payload does
-/// not decode into its type (logged).
-type Handler = Box<dyn FnMut(Payload, MessageContext) -> Option<Ready> + Send>;
+
+/// What an event callback returns: nothing (a plain closure, `|event, cx| { .. }`, done when
+/// it returns) or a future (`|event, cx| async move { .. }`, awaited before the next event's
+/// callbacks run). `M` tells the two apart; it is always inferred.
+#[diagnostic::on_unimplemented(
+    message = "an event callback returns `()` or a future of `()`, not `{Self}`",
+    label = "this callback's result",
+    note = "write `|event, cx| {{ .. }}` or `|event, cx| async move {{ .. }}`"
+)]
+pub trait CallbackResult<M>: Send + 'static {
+    /// The work left to do, if any.
+    fn into_work(self) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>>;
+}
+
+/// The kind of a callback that returns `()`.
+#[derive(Debug)]
+pub enum Plain {}
+
+/// The kind of a callback that returns a future.
+#[derive(Debug)]
+pub enum Awaited {}
+
+impl CallbackResult<Plain> for () {
+    fn into_work(self) -> Option<Ready> {
+        None
+    }
+}
+
+impl<Fut: Future<Output = ()> + Send + 'static> CallbackResult<Awaited> for Fut {
+    fn into_work(self) -> Option<Ready> {
+        Some(Box::pin(self))
+    }
+}
+/// A callback, given an event's payload: `None` when the payload does not decode into its
+/// type (logged), else the callback's own result: the future left to run, if any.
+type Handler = Box<dyn FnMut(Payload, MessageContext) -> Option<Option<Ready>> + Send>;
 type Handlers = HashMap<Cow<'static, str>, Vec<(u64, Handler)>>;
 type Queued = (Cow<'static, str>, Payload, MessageContext);
 
@@ -44,11 +77,11 @@ impl Lane {
     }
 
     /// Registers `handler` for events of type `E`; the id to remove it by.
-    pub(crate) fn add<E, F, Fut>(self: &Arc<Self>, mut handler: F) -> u64
+    pub(crate) fn add<E, F, R, M>(self: &Arc<Self>, mut handler: F) -> u64
     where
         E: Event,
-        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        F: FnMut(E, MessageContext) -> R + Send + 'static,
+        R: CallbackResult<M>,
     {
         self.queue.get_or_init(|| {
             let (queue, events) = mpsc::channel(self.buffer);
@@ -56,7 +89,7 @@ impl Lane {
             queue
         });
         let boxed: Handler = Box::new(move |payload, context| match payload.decode::<E>() {
-            Ok(event) => Some(Box::pin(handler(event, context))),
+            Ok(event) => Some(handler(event, context).into_work()),
             Err(e) => {
                 tracing::warn!(event = E::NAME, reason = %e, "skipped an event that did not decode");
                 None
@@ -104,7 +137,7 @@ async fn run(lane: Weak<Lane>, mut events: mpsc::Receiver<Queued>) {
         let ready: Vec<Ready> = match lane.lock().get_mut(&name) {
             Some(handlers) => handlers
                 .iter_mut()
-                .filter_map(|(_, handler)| handler(payload.share(), context.clone()))
+                .filter_map(|(_, handler)| handler(payload.share(), context.clone()).flatten())
                 .collect(),
             None => Vec::new(),
         };

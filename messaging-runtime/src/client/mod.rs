@@ -32,6 +32,7 @@ use crate::transport::{EventFrame, Inbound};
 
 pub use builder::ClientBuilder;
 pub use call::{Call, CallFuture};
+pub use callbacks::{Awaited, CallbackResult, Plain};
 use deadlines::Deadlines;
 pub use event_set::AllEvents;
 pub use gather::{Gather, DEFAULT_GATHER_QUIET};
@@ -221,12 +222,14 @@ impl Client {
     }
 
     /// Runs `handler` for every event of type `E`, one at a time in arrival order, until the
-    /// returned [`Subscription`] is dropped or unsubscribed.
-    pub fn on<E, F, Fut>(&self, handler: F) -> Subscription
+    /// returned [`Subscription`] is dropped or unsubscribed. The handler is a plain closure
+    /// (`|event, cx| { .. }`) or an async one (`|event, cx| async move { .. }`, awaited before
+    /// the next event's callbacks run).
+    pub fn on<E, F, R, M>(&self, handler: F) -> Subscription
     where
         E: Event,
-        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
+        F: FnMut(E, MessageContext) -> R + Send + 'static,
+        R: CallbackResult<M>,
     {
         self.inner.subscriptions.on(handler)
     }

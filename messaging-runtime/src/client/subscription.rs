@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,11 +132,11 @@ impl Subscriptions {
 
     /// Runs `handler` on every event of type `E`, in arrival order with the client's other
     /// callbacks.
-    pub(crate) fn on<E, F, Fut>(&self, handler: F) -> Subscription
+    pub(crate) fn on<E, F, R, M>(&self, handler: F) -> Subscription
     where
         E: Event,
-        F: FnMut(E, MessageContext) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        F: FnMut(E, MessageContext) -> R + Send + 'static,
+        R: super::CallbackResult<M>,
     {
         let id = self.lane.add(handler);
         Subscription { lane: Arc::downgrade(&self.lane), name: E::NAME, id, detached: false }

@@ -1,7 +1,6 @@
-// The rule of what a permission string may be, as one function with no dependencies: the
-// runtime compiles it as a module, and `messaging-macros` (which cannot depend on the runtime)
-// `include!`s this very file, so `#[permission("..")]` at compile time and `Permission` at run
-// time can never disagree.
+//! The rules both `messaging-macros` (at compile time) and `messaging-runtime` (at run time)
+//! apply, in one tiny crate both depend on, so `#[permission("..")]` and `Permission` can
+//! never disagree. Not meant to be used directly: the runtime re-exports what users need.
 
 /// Rule: a permission is one or more `:`-separated segments, each `[a-z0-9_-]+` or exactly
 /// `*`. Returns what is wrong, or `Ok` when `value` is a valid permission.
