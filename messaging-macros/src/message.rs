@@ -15,9 +15,7 @@ struct Target {
     generics: syn::Generics,
 }
 
-/// The path `validator`'s derive is pointed at, so a contract crate needs no `validator`
-/// dependency of its own.
-const VALIDATOR_PATH: &str = "::messaging_runtime::validator";
+use crate::naming::{SCHEMARS_PATH, VALIDATOR_PATH};
 
 /// Overrides `validate_message` to run `validator::Validate::validate` when the type
 /// implements `Validate` and to do nothing otherwise. The choice is made by autoref
@@ -25,14 +23,13 @@ const VALIDATOR_PATH: &str = "::messaging_runtime::validator";
 /// whether `#[derive(Validate)]` sits above or below the attribute. Call-site spans: this is
 /// the macro's own code, not the user's, as far as lints are concerned.
 fn validate_message() -> TokenStream {
+    let p = naming::runtime();
     quote! {
         #[inline]
-        fn validate_message(
-            &self,
-        ) -> ::messaging_runtime::__private::Result<(), ::messaging_runtime::__private::ValidationFailure> {
+        fn validate_message(&self) -> #p::Result<(), #p::ValidationFailure> {
             #[allow(unused_imports, reason = "one of the two traits is the one that applies")]
-            use ::messaging_runtime::__private::{NoRules as _, RulesOfValidate as _};
-            (&::messaging_runtime::__private::Probe(self)).__messaging_rules()
+            use #p::{NoRules as _, RulesOfValidate as _};
+            (&#p::Probe(self)).__messaging_rules()
         }
     }
 }
@@ -132,10 +129,6 @@ fn emitted_item(input: TokenStream, item: Option<syn::Item>) -> TokenStream {
     }
 }
 
-/// The path `schemars`' derive is pointed at, so a contract crate needs no `schemars`
-/// dependency of its own for its message types.
-const SCHEMARS_PATH: &str = "::messaging_runtime::schemars";
-
 /// Rule: `#[event]` goes on a struct or an enum; `#[request]` on a struct only.
 fn target(
     item: &syn::Item,
@@ -217,9 +210,10 @@ pub(crate) fn expand_event(args: TokenStream, input: TokenStream) -> TokenStream
     let (ident, value) = (&target.ident, &wire.value);
     let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
     let rules = validate_message();
+    let runtime = naming::runtime();
     let body = quote_spanned! {ident.span()=>
         #[automatically_derived]
-        impl #impl_generics ::messaging_runtime::__private::Event for #ident #ty_generics #where_clause {
+        impl #impl_generics #runtime::Event for #ident #ty_generics #where_clause {
             const NAME: &'static str = #value;
             #rules
         }
@@ -268,9 +262,10 @@ pub(crate) fn expand_request(args: TokenStream, input: TokenStream) -> TokenStre
     let (ident, value) = (&target.ident, &wire.value);
     let (impl_generics, ty_generics, where_clause) = target.generics.split_for_impl();
     let rules = validate_message();
+    let runtime = naming::runtime();
     let body = quote_spanned! {ident.span()=>
         #[automatically_derived]
-        impl #impl_generics ::messaging_runtime::__private::Request for #ident #ty_generics #where_clause {
+        impl #impl_generics #runtime::Request for #ident #ty_generics #where_clause {
             const NAME: &'static str = #value;
             type Response = #response;
             #rules

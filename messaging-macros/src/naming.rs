@@ -1,8 +1,21 @@
 //! The naming scheme, decided in one place: case conversions and generated item names.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase};
-use proc_macro2::Ident;
-use quote::format_ident;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+/// The one path generated code names the runtime by: absolute, so it resolves whatever the
+/// user's crate imports or shadows.
+pub(crate) fn runtime() -> TokenStream {
+    quote!(::messaging_runtime::__private)
+}
+
+/// Where `validator`'s derive is pointed (`#[validate(crate = ..)]`), so a contract crate
+/// needs no `validator` dependency of its own.
+pub(crate) const VALIDATOR_PATH: &str = "::messaging_runtime::validator";
+
+/// Where `schemars`' derive is pointed (`#[schemars(crate = ..)]`), likewise.
+pub(crate) const SCHEMARS_PATH: &str = "::messaging_runtime::schemars";
 
 // One case-conversion rule for every generated name, heck's: words split at `_`, `-` and
 // case boundaries, an acronym kept as one word (`NotAMember` → `not_a_member`,

@@ -8,10 +8,8 @@ use syn::spanned::Spanned;
 
 use super::ast::Contract;
 
-const P: &str = "::messaging_runtime::__private";
-
 fn private() -> TokenStream {
-    P.parse().unwrap_or_default()
+    crate::naming::runtime()
 }
 
 /// All checks, in one anonymous const.
@@ -58,7 +56,8 @@ fn unique_names<'a>(
     kind: &str,
 ) -> TokenStream {
     let p = private();
-    let trait_path: TokenStream = format!("{P}::{trait_name}").parse().unwrap_or_default();
+    let trait_ident = quote::format_ident!("{trait_name}");
+    let trait_path = quote!(#p::#trait_ident);
     let entries: Vec<_> = entries.collect();
     if entries.len() < 2 {
         return TokenStream::new();

@@ -9,7 +9,7 @@ use crate::naming::{self, ContractNames};
 
 /// The client struct and its methods.
 pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (trait_ident, vis, client, marker) =
         (&contract.item.ident, &contract.item.vis, &names.client, &names.contract);
     let doc = format!(
@@ -144,7 +144,7 @@ fn render_all_events(contract: &Contract, names: &ContractNames) -> TokenStream 
     if contract.args.events.is_empty() {
         return TokenStream::new();
     }
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let event_enum = &names.event_enum;
     let doc = format!(
         "Every event of the contract from now on, in the order they arrived whatever their \
@@ -160,7 +160,7 @@ fn render_all_events(contract: &Contract, names: &ContractNames) -> TokenStream 
 }
 
 fn render_request(contract: &Contract, method: &Method) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (ident, request) = (method.ident(), &method.request);
     let error = contract.args.error.as_ref();
     let docs = method.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
@@ -179,7 +179,7 @@ fn render_request(contract: &Contract, method: &Method) -> TokenStream {
 }
 
 fn render_event(event: &syn::Type) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let Some(event_ident) = type_ident(event) else { return TokenStream::new() };
     let subscribe = naming::event_method(event_ident);
     let callback = naming::event_callback_method(event_ident);

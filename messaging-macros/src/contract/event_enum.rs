@@ -13,7 +13,7 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
     if events.is_empty() {
         return TokenStream::new();
     }
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (trait_ident, vis, event_enum) =
         (&contract.item.ident, &contract.item.vis, &names.event_enum);
     let variants: Vec<_> =

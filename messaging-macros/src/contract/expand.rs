@@ -40,7 +40,7 @@ fn render_trait_method(method: &Method) -> TokenStream {
 
 /// `{Trait}Contract` with `impl Contract`: names, version, events, requests and errors.
 pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (trait_ident, vis, marker) = (&contract.item.ident, &contract.item.vis, &names.contract);
     let name = contract
         .args
@@ -104,7 +104,7 @@ pub(crate) fn render_contract(contract: &Contract, names: &ContractNames) -> Tok
 /// descriptor order: `Some` for a type that implements `JsonSchema`, `None` otherwise (the
 /// probe decides on the concrete type, so a contract without schemas still compiles).
 fn render_schemas(contract: &Contract) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let probe = |ty: &dyn ToTokens| quote!((&#p::SchemaProbe::<#ty>::new()).__schema(__generator));
     let requests = contract.methods.iter().map(|m| {
         let (request, response) = (probe(&m.request), probe(&m.ok));
@@ -128,7 +128,7 @@ fn render_schemas(contract: &Contract) -> TokenStream {
 
 /// The artifact functions on `{Trait}Contract`.
 fn render_artifacts(name: &str) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let errors = format!(
         "# Errors\nWhen a type of `{name}` does not derive `JsonSchema`: the error names each one."
     );
@@ -170,7 +170,7 @@ fn render_artifacts(name: &str) -> TokenStream {
 /// `impl EventOf<{Trait}Contract>` for exactly the listed events, so publishing or emitting
 /// any other type fails to compile with a note naming the contract.
 pub(crate) fn render_event_impls(contract: &Contract, names: &ContractNames) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let marker = &names.contract;
     let impls = contract.args.events.iter().map(|e| {
         quote_spanned! {e.span()=> #[automatically_derived] impl #p::EventOf<#marker> for #e {} }

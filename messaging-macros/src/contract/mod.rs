@@ -31,7 +31,8 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let Some(mut contract) = contract else { return input };
     if contract.args.error.is_none() {
         // Events only (the rule above): no request can fail, so no error type is needed.
-        contract.args.error = Some(syn::parse_quote!(::messaging_runtime::__private::NoError));
+        let runtime = crate::naming::runtime();
+        contract.args.error = Some(syn::parse_quote!(#runtime::NoError));
     }
     let names = ContractNames::new(&contract.item.ident);
     let rendered = [

@@ -9,7 +9,7 @@ use crate::naming::{self, ContractNames};
 
 /// The server wrapper and its `Service` impl.
 pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (trait_ident, vis, server, marker) =
         (&contract.item.ident, &contract.item.vis, &names.server, &names.contract);
     let doc = format!(
@@ -55,7 +55,7 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
 /// One dispatch entry: decode the request, call the method, encode the answer. Spanned at
 /// the method's return type, so a mismatch is reported on the user's token.
 fn render_route(contract: &Contract, method: &Method) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (ident, request, output, ok) =
         (method.ident(), &method.request, &method.output, &method.ok);
     let error = contract.args.error.as_ref();
@@ -84,7 +84,7 @@ fn render_route(contract: &Contract, method: &Method) -> TokenStream {
 
 /// `{Trait}Events`: publishes only the contract's events.
 pub(crate) fn render_publisher(contract: &Contract, names: &ContractNames) -> TokenStream {
-    let p = quote!(::messaging_runtime::__private);
+    let p = crate::naming::runtime();
     let (trait_ident, vis, events, marker) =
         (&contract.item.ident, &contract.item.vis, &names.events, &names.contract);
     let doc = format!(

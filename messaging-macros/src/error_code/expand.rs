@@ -63,7 +63,7 @@ fn placeholder_impls(input: &Input) -> TokenStream {
 
 /// The runtime's hidden module, by absolute path.
 fn private() -> TokenStream {
-    quote! { ::messaging_runtime::__private }
+    crate::naming::runtime()
 }
 
 type SplitGenerics<'a> =
