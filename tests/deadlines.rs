@@ -127,12 +127,9 @@ async fn a_caller_that_stops_waiting_cancels_the_handler() {
 
 /// Waits until `count` requests reached the handler.
 async fn until_started(probe: &Probe, count: usize) {
-    let started = tokio::time::Instant::now() + WAIT;
-    while probe.budgets.lock().expect("budgets").len() < count
-        && tokio::time::Instant::now() < started
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let what = format!("{count} requests reached the handler");
+    messaging_tests::wait::until(&what, || probe.budgets.lock().expect("budgets").len() >= count)
+        .await;
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::WsTransport;
+use messaging_tests::wait::until;
 use tokio::net::TcpListener;
 
 #[path = "support/pinger.rs"]
@@ -84,18 +85,9 @@ async fn a_server_lets_go_of_a_client_that_stops_answering() {
     let live = PingerClient::connect(server.address()).await.expect("connects");
     // A client that completes the handshake, then never reads again: it answers no ping.
     let (hung, _) = tokio_tungstenite::connect_async(server.address()).await.expect("handshake");
-    let both = tokio::time::timeout(Duration::from_secs(5), async {
-        while server.clients().len() < 2 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    assert!(both.await.is_ok(), "both clients registered");
-    let let_go = tokio::time::timeout(Duration::from_secs(5), async {
-        while server.clients().len() > 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    assert!(let_go.await.is_ok(), "the silent client was let go within a few intervals");
+    until("both clients registered", || server.clients().len() >= 2).await;
+    until("the silent client was let go within a few intervals", || server.clients().len() <= 1)
+        .await;
     // The live client answers the server's pings (its transport reads all the time).
     assert_eq!(live.inner().status(), ConnectionStatus::Connected);
     assert_eq!(live.ping(Ping {}).await.expect("still served"), 1);

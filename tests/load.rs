@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use messaging_runtime::prelude::*;
 use messaging_runtime::{EventStream, RunningServer};
+use messaging_tests::wait::until;
 
 /// How many clients connect at once.
 const CLIENTS: u32 = 50;
@@ -167,11 +168,7 @@ async fn run() {
     }
     // Subscribed before the first tick, so every client is owed every tick.
     let streams: Vec<EventStream<Tick>> = clients.iter().map(LoadServiceClient::tick).collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.clients().len() < clients.len() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(server.clients().len(), clients.len(), "the server registered every client");
+    until("the server registered every client", || server.clients().len() == clients.len()).await;
 
     let started = Instant::now();
     // How many clients are still making requests, and how many ticks went out meanwhile.

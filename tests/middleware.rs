@@ -17,6 +17,7 @@ use messaging_runtime::payload::Payload;
 use messaging_runtime::prelude::*;
 use messaging_runtime::server::{ServerEvent, ServerRequest};
 use messaging_runtime::RunningServer;
+use messaging_tests::wait::until;
 use tower::limit::ConcurrencyLimitLayer;
 use tower::timeout::TimeoutLayer;
 use tower::ServiceBuilder;
@@ -295,10 +296,7 @@ async fn an_event_layer_can_drop_events_before_their_handlers() {
         client.emit(Waved { who: who.into() }).expect("emitted");
     }
     client.ping(Ping {}).await.expect("a round trip after the events");
-    let deadline = Instant::now() + WAIT;
-    while heard.lock().expect("heard").len() < 2 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until("the server heard both events", || heard.lock().expect("heard").len() >= 2).await;
     assert_eq!(heard.lock().expect("heard").clone(), ["friend", "neighbour"]);
     server.stop().await;
 }

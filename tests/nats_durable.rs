@@ -13,6 +13,7 @@ use std::time::Duration;
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::nats::{Delivery, DurableSubscription, NatsTransport};
 use messaging_runtime::RunningServer;
+use messaging_tests::wait::until;
 
 use contract::*;
 use nats_server::NatsServer;
@@ -63,12 +64,7 @@ async fn a_durable_subscriber_gets_every_event_it_missed_in_order() {
     for n in 6..=8 {
         events.alpha(Alpha { n });
     }
-    let all = tokio::time::timeout(WAIT, async {
-        while seen.lock().expect("not poisoned").len() < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    assert!(all.await.is_ok(), "the handler saw the events");
+    until("the handler saw the events", || seen.lock().expect("not poisoned").len() >= 3).await;
     assert_eq!(*seen.lock().expect("not poisoned"), [6, 7, 8]);
     running_handler.abort();
     running.stop().await;

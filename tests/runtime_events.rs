@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use messaging_runtime::prelude::*;
 use messaging_runtime::{ClientId, EventStream, PublishError, RunningServer, Subscription};
+use messaging_tests::wait::until;
 use tokio::sync::mpsc;
 
 /// Bounds every wait in this file.
@@ -276,12 +277,7 @@ async fn publish_to_a_departed_client_is_unknown_client() {
     let (client, id) = connect(server.address()).await;
     let departed = client_id(&server, &id);
     client.inner().close();
-    let gone = tokio::time::timeout(WAIT, async {
-        while !server.clients().is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    gone.await.expect("the client leaves the list");
+    until("the client leaves the list", || server.clients().is_empty()).await;
     let error = events.publish_to(&departed, Tick { n: 1 }).expect_err("the client is gone");
     assert_eq!(error, PublishError::UnknownClient(id));
     server.stop().await;

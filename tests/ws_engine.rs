@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::WsTransport;
 use messaging_runtime::RunningServer;
+use messaging_tests::wait::until;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Every wait in this file is bounded by this.
@@ -149,12 +150,7 @@ async fn a_peer_that_never_reads_its_answers_is_let_go() {
     let polite = BackClient::connect(&url).await.expect("connects");
     let echoed = polite.echo(Echo { blob: "hi".into() }).timeout(Duration::from_secs(10)).await;
     assert_eq!(echoed.expect("a reading client is served"), "hi");
-    let let_go = tokio::time::timeout(WAIT, async {
-        while server.clients().len() > 1 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    let_go.await.expect("the server lets the client that does not read go");
+    until("the server lets the client that does not read go", || server.clients().len() <= 1).await;
     // What the raw client finally reads ends with the connection closing.
     let drained = tokio::time::timeout(WAIT, async {
         while let Some(Ok(message)) = raw.next().await {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::{Tls, WsTransport};
 use messaging_runtime::TransportError;
+use messaging_tests::wait::until;
 
 use certificate::Certificate;
 
@@ -93,10 +94,7 @@ async fn exercise(server: &messaging_runtime::RunningServer, heard: &Heard, clie
     let answers: Vec<u32> = answers.expect("in time").into_iter().map(|a| a.expect("ok")).collect();
     assert_eq!(answers, (0..50).collect::<Vec<_>>());
     alice.emit(Said { text: "hello".into() }).expect("emitted");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while heard.lock().expect("not poisoned").is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until("the server heard the event", || !heard.lock().expect("not poisoned").is_empty()).await;
     assert_eq!(*heard.lock().expect("not poisoned"), ["hello"]);
     let events = EchoServiceEvents::new(server.broadcaster());
     for round in 0..5 {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::{ClientId, TransportError};
+use messaging_tests::wait::until;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -156,23 +157,13 @@ async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls_over(add
         let client = client.clone();
         tokio::spawn(async move { client.echo(Echo { value: 1, delay_ms: 60_000 }).await })
     };
-    let listed = tokio::time::timeout(WAIT, async {
-        while server.clients().len() != 1 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    });
-    assert!(listed.await.is_ok(), "the client is listed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until("the client is listed", || server.clients().len() == 1).await;
+    // Whether the slow request is in flight or not yet sent, closing fails it at once.
     client.inner().close();
     let outcome = tokio::time::timeout(WAIT, slow).await.expect("fails at once, not in 60 s");
     assert!(matches!(outcome.expect("task"), Err(CallError::Disconnected)));
     // `client` is still alive: the socket closed because of `close`, not a drop.
-    let left = tokio::time::timeout(WAIT, async {
-        while !server.clients().is_empty() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    });
-    assert!(left.await.is_ok(), "the server sees the client leave");
+    until("the server sees the client leave", || server.clients().is_empty()).await;
     let later = client.echo(Echo { value: 2, delay_ms: 0 }).await;
     assert!(matches!(later, Err(CallError::Disconnected)), "{later:?}");
     server.stop().await;
@@ -193,10 +184,7 @@ async fn events_flow_both_ways_and_to_one_client_over(address: &str) {
     alice.emit(Said { text: "hello from alice".into() }).expect("emitted");
     // A round trip after the emit means the server has read the event frame before it.
     alice.echo(Echo { value: 0, delay_ms: 0 }).await.expect("answered");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while heard.lock().expect("not poisoned").is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until("the server heard alice", || !heard.lock().expect("not poisoned").is_empty()).await;
     let (text, alice_id) =
         heard.lock().expect("not poisoned").first().cloned().expect("the server heard alice");
     assert_eq!(text, "hello from alice");
