@@ -1,16 +1,17 @@
 //! What `#[contract]` costs at compile time: a generated contract of N methods (default 200)
 //! with two events and an error enum, against the no-macro floor (the same request, event and
-//! error types, and a hand-written trait of the same methods), built in one run.
+//! error types, and a hand-written trait of the same methods) and against tarpc's
+//! `#[tarpc::service]` over the same types, all built in one run.
 //!
 //! ```sh
 //! cargo run --release -p examples --example compile_cost [-- --methods 200 --rounds 5]
 //! ```
 //!
-//! It writes both crates to a temporary directory (outside the workspace, path dependency on
-//! this `messaging-runtime`), checks each once to warm up, then prints: the expanded lines of
-//! each (`-Zunpretty=expanded` through `RUSTC_BOOTSTRAP=1`, rustc's own pretty-printer) and
-//! their difference per method; and the median time of `touch + cargo check` over the rounds,
-//! the macro's overhead being the difference.
+//! It writes the three crates to a temporary directory (outside the workspace, a path
+//! dependency on this `messaging-runtime`; tarpc 0.38 from crates.io), checks each once to warm
+//! up, then prints for each: the expanded lines (`-Zunpretty=expanded` through
+//! `RUSTC_BOOTSTRAP=1`, rustc's own pretty-printer), per method over the floor; and the median
+//! time of `touch + cargo check` over the rounds, the macro's overhead being the difference.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,26 +22,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace root")?;
     let dir = std::env::temp_dir().join(format!("messaging-compile-cost-{}", std::process::id()));
     let target = root.join("target").join("compile-cost");
-    let with_macro = write_crate(&dir, "with-macro", &source(methods, true), root)?;
-    let floor = write_crate(&dir, "floor", &source(methods, false), root)?;
-    for krate in [&with_macro, &floor] {
-        check(krate, &target)?;
+    let kinds = [Kind::Floor, Kind::Contract, Kind::Tarpc];
+    let mut crates = Vec::new();
+    for kind in kinds {
+        let krate = write_crate(&dir, kind, methods, root)?;
+        // Warm up: the dependencies (tarpc's too) are built once, before anything is timed.
+        check(&krate, &target)?;
+        crates.push(krate);
     }
-    let lines_macro = expanded_lines(&with_macro, &target)?;
-    let lines_floor = expanded_lines(&floor, &target)?;
     println!("{methods} methods, 2 events, 1 error enum; rustc {}", rustc_version());
+    let floor_lines = expanded_lines(&crates[0], &target)?;
+    let floor_time = median_check(&crates[0], &target, rounds)?;
     println!(
-        "expanded lines: with #[contract] {lines_macro}, floor {lines_floor}: {:.0} lines per method",
-        (lines_macro as f64 - lines_floor as f64) / methods as f64
+        "{:<18} {floor_lines:>7} expanded lines; touch + cargo check {:.2} s (median of {rounds})",
+        Kind::Floor.label(),
+        floor_time.as_secs_f64()
     );
-    let time_macro = median_check(&with_macro, &target, rounds)?;
-    let time_floor = median_check(&floor, &target, rounds)?;
-    println!(
-        "touch + cargo check, median of {rounds}: with #[contract] {:.2} s, floor {:.2} s: overhead {:.2} s",
-        time_macro.as_secs_f64(),
-        time_floor.as_secs_f64(),
-        time_macro.as_secs_f64() - time_floor.as_secs_f64()
-    );
+    for (kind, krate) in kinds.iter().zip(&crates).skip(1) {
+        let lines = expanded_lines(krate, &target)?;
+        let time = median_check(krate, &target, rounds)?;
+        println!(
+            "{:<18} {lines:>7} expanded lines, {:.0} per method over the floor; touch + cargo check {:.2} s, +{:.2} s",
+            kind.label(),
+            (lines as f64 - floor_lines as f64) / methods as f64,
+            time.as_secs_f64(),
+            time.as_secs_f64() - floor_time.as_secs_f64()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -62,14 +70,43 @@ fn arguments() -> Result<(usize, usize), String> {
     Ok((methods, rounds))
 }
 
-/// The library: the shared types, then the contract (or the hand-written trait).
-fn source(methods: usize, with_macro: bool) -> String {
+/// What a crate declares beside the shared types.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A hand-written trait of the same methods: the floor.
+    Floor,
+    /// `#[contract]`.
+    Contract,
+    /// `#[tarpc::service]`.
+    Tarpc,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Floor => "floor (no macro)",
+            Self::Contract => "#[contract]",
+            Self::Tarpc => "#[tarpc::service]",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Floor => "floor",
+            Self::Contract => "with-contract",
+            Self::Tarpc => "with-tarpc",
+        }
+    }
+}
+
+/// The library: the shared types, then the trait of `kind`.
+fn source(methods: usize, kind: Kind) -> String {
     let mut s = String::from(
         "#![allow(missing_docs, dead_code)]\nuse messaging_runtime::prelude::*;\n\n\
          #[derive(Debug, Clone, Serialize, Deserialize)]\npub struct Reply { pub value: u32 }\n\n\
          #[event]\n#[derive(Debug, Clone, Serialize, Deserialize)]\npub struct Tick { pub n: u32 }\n\n\
          #[event]\n#[derive(Debug, Clone, Serialize, Deserialize)]\npub struct Tock { pub n: u32 }\n\n\
-         #[error_code]\n#[derive(Debug, Clone, PartialEq)]\npub enum BenchError {\n    \
+         #[error_code]\n#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]\npub enum BenchError {\n    \
          #[error(status = 404, message = \"no {id}\")]\n    Missing { id: u32 },\n}\n\n",
     );
     for i in 0..methods {
@@ -77,20 +114,24 @@ fn source(methods: usize, with_macro: bool) -> String {
             "#[request(\"op{i}\", response = Reply)]\n#[derive(Debug, Clone, Serialize, Deserialize)]\npub struct Op{i} {{ pub value: u32 }}\n\n"
         ));
     }
-    if with_macro {
-        s.push_str("#[contract(name = \"bench\", version = \"1.0.0\", error = BenchError, events(Tick, Tock))]\npub trait Bench {\n");
-        for i in 0..methods {
-            s.push_str(&format!(
-                "    async fn op{i}(&self, req: Op{i}, cx: Context) -> Result<Reply, BenchError>;\n"
-            ));
+    let method = |i: usize| {
+        match kind {
+        Kind::Contract => {
+            format!("    async fn op{i}(&self, req: Op{i}, cx: Context) -> Result<Reply, BenchError>;\n")
         }
-    } else {
-        s.push_str("pub trait Bench {\n");
-        for i in 0..methods {
-            s.push_str(&format!(
-                "    fn op{i}(&self, req: Op{i}, cx: Context) -> impl std::future::Future<Output = Result<Reply, BenchError>> + Send;\n"
-            ));
-        }
+        Kind::Floor => format!(
+            "    fn op{i}(&self, req: Op{i}, cx: Context) -> impl std::future::Future<Output = Result<Reply, BenchError>> + Send;\n"
+        ),
+        Kind::Tarpc => format!("    async fn op{i}(req: Op{i}) -> Result<Reply, BenchError>;\n"),
+    }
+    };
+    s.push_str(match kind {
+        Kind::Contract => "#[contract(name = \"bench\", version = \"1.0.0\", error = BenchError, events(Tick, Tock))]\npub trait Bench {\n",
+        Kind::Floor => "pub trait Bench {\n",
+        Kind::Tarpc => "#[tarpc::service]\npub trait Bench {\n",
+    });
+    for i in 0..methods {
+        s.push_str(&method(i));
     }
     s.push_str("}\n");
     s
@@ -98,20 +139,25 @@ fn source(methods: usize, with_macro: bool) -> String {
 
 fn write_crate(
     dir: &Path,
-    name: &str,
-    lib: &str,
+    kind: Kind,
+    methods: usize,
     root: &Path,
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let name = kind.name();
     let krate = dir.join(name);
     std::fs::create_dir_all(krate.join("src"))?;
     let runtime = root.join("messaging-runtime");
+    let tarpc = match kind {
+        Kind::Tarpc => "tarpc = { version = \"0.38\", features = [\"serde1\"] }\n",
+        _ => "",
+    };
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\n\
-         messaging-runtime = {{ path = {:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n",
+         messaging-runtime = {{ path = {:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n{tarpc}",
         runtime.to_string_lossy()
     );
     std::fs::write(krate.join("Cargo.toml"), manifest)?;
-    std::fs::write(krate.join("src/lib.rs"), lib)?;
+    std::fs::write(krate.join("src/lib.rs"), source(methods, kind))?;
     std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock"))?;
     Ok(krate)
 }
