@@ -3,7 +3,7 @@
 //! document (draft 2020-12).
 //!
 //! `#[contract]` collects one schema per request, response, event and error field through
-//! [`Contract::message_schemas`]; a type that does not derive `JsonSchema` yields `None`
+//! the descriptor's `schemas` function ([`super::ContractDescriptor::schemas`]); a type that does not derive `JsonSchema` yields `None`
 //! there, and every artifact built from the contract then fails with a [`SchemaError`]
 //! naming it, rather than describing it as "anything".
 

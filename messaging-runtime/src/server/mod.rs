@@ -36,7 +36,10 @@ pub type ServerRequest = RequestEnvelope<Context>;
 /// An event a client emitted, passing a server's pipeline.
 pub type ServerEvent = EventEnvelope<Context>;
 pub use registry::{Broadcaster, ClientId, ClientInfo};
-pub use router::{BoxFuture, Router, Service};
+pub use router::Service;
+// What only generated code uses: reachable for it, out of the documentation.
+#[doc(hidden)]
+pub use router::{BoxFuture, Router};
 
 /// A server that is bound but not yet started: add contracts and event handlers, then
 /// [`Server::start`].

@@ -1,4 +1,4 @@
-//! `validator`'s [`ValidationErrors`] turned into a [`ValidationFailure`]: nested structs and
+//! `validator`'s `ValidationErrors` turned into a [`ValidationFailure`]: nested structs and
 //! lists flattened into field paths, each rule's message rendered.
 
 use std::borrow::Cow;

@@ -53,7 +53,7 @@ pub const VALIDATION_STATUS: u16 = 400;
 
 /// A message broke one or more of its rules: every failing field with its rule and message.
 ///
-/// Built from `validator`'s [`ValidationErrors`] (nested structs and lists are flattened into
+/// Built from `validator`'s `ValidationErrors` (nested structs and lists are flattened into
 /// paths like `items[0].quantity`), sorted by path so its order, its message and its wire form
 /// are deterministic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

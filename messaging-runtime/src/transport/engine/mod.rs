@@ -2,7 +2,7 @@
 //! how they accept, dial and frame a connection, then hand it here.
 //!
 //! A connection is a [`FrameSocket`]: a stream and a sink of messages (text frames of the
-//! JSON envelope in [`crate::envelope`], pings, close frames). Reading never waits for
+//! JSON envelope in `envelope`, pings, close frames). Reading never waits for
 //! writing: each connection's read side and write side run beside each other in one task;
 //! what waits to be written is bounded; a peer that stops reading is closed as a slow
 //! consumer at the write timeout. The client side correlates answers by the ids the client

@@ -1,11 +1,11 @@
 //! `nats://host:port`: services behind a NATS broker. Only the address changes:
 //! `Server::bind("nats://127.0.0.1:4222")` and `OrderServiceClient::connect("nats://127.0.0.1:4222")`;
-//! the contract's name picks the subjects ([`subjects`] has the table). Start the same
+//! the contract's name picks the subjects (the `subjects` module has the table). Start the same
 //! server three times and the three replicas share the load (a queue group); a client never
 //! learns how many there are, and a request nobody serves fails at once (`NO_RESPONDERS`).
 //!
 //! - Requests: the body is the request's JSON payload as is, the context travels in headers
-//!   ([`headers`] has the table). A success reply's body is the response JSON; an error
+//!   (the `headers` module has the table). A success reply's body is the response JSON; an error
 //!   reply carries ADR-32's `Nats-Service-Error` and `Nats-Service-Error-Code` headers and
 //!   the wire error `{code, message, status, details}` as its body.
 //! - Every server registers each contract it serves as an ADR-32 service (`$SRV.PING`,

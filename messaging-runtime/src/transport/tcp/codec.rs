@@ -3,7 +3,7 @@
 //!
 //! | kind | body |
 //! |---|---|
-//! | `T` | a text frame: one JSON envelope (the shapes of [`crate::envelope`]) |
+//! | `T` | a text frame: one JSON envelope (the shapes of `envelope`) |
 //! | `B` | a binary frame (refused by the server like any binary frame) |
 //! | `P` / `Q` | ping / pong, no body; the server's first frame to a client is a pong: it is registered |
 //! | `C` | close: nothing, or a 2-byte big-endian code and a UTF-8 reason |

@@ -1,4 +1,4 @@
-//! `tcp://host:port`: the JSON envelope of [`crate::envelope`] over a plain TCP socket, one
+//! `tcp://host:port`: the JSON envelope of `envelope` over a plain TCP socket, one
 //! length-prefixed frame per message (`codec.rs`), driven by the same connection engine as
 //! `ws://`. For services that talk to each other inside one network and need neither
 //! browsers nor HTTP: no handshake, and a smaller frame header.
