@@ -271,29 +271,29 @@ pub(crate) async fn events_of_different_types_keep_their_order(fixture: &Fixture
     // A plain closure and an async one, in one lane.
     let _beta =
         client.on_beta(move |e, _| betas.lock().expect("not poisoned").push(format!("b{}", e.n)));
+    let published = publish_alternately(&running, 25);
+    until("every event arrived", || seen.lock().expect("not poisoned").len() == 50).await;
+    assert_eq!(*seen.lock().expect("not poisoned"), published, "in the order published");
+    running.server.stop().await;
+}
+
+/// Publishes `pairs` pairs of alpha and beta events in turn; what was published, as `a0 b0 a1 ..`.
+fn publish_alternately(running: &Running, pairs: u32) -> Vec<String> {
     let events = ConformanceEvents::new(running.server.broadcaster());
     let mut published = Vec::new();
-    for n in 0..25 {
+    for n in 0..pairs {
         events.alpha(Alpha { n });
         events.beta(Beta { n });
         published.extend([format!("a{n}"), format!("b{n}")]);
     }
-    until("every event arrived", || seen.lock().expect("not poisoned").len() == 50).await;
-    assert_eq!(*seen.lock().expect("not poisoned"), published, "in the order published");
-    running.server.stop().await;
+    published
 }
 
 pub(crate) async fn one_stream_of_every_event_keeps_their_order(fixture: &Fixture) {
     let running = start(fixture, &fixture.fresh_address(), |s| s).await;
     let client = connect(fixture, running.server.address()).await;
     let mut all = client.events();
-    let events = ConformanceEvents::new(running.server.broadcaster());
-    let mut published = Vec::new();
-    for n in 0..25 {
-        events.alpha(Alpha { n });
-        events.beta(Beta { n });
-        published.extend([format!("a{n}"), format!("b{n}")]);
-    }
+    let published = publish_alternately(&running, 25);
     let mut seen = Vec::new();
     while seen.len() < published.len() {
         let next = tokio::time::timeout(WAIT, all.recv()).await.expect("in time");
