@@ -206,6 +206,9 @@ pub(crate) async fn a_reconnecting_client_resubscribes_and_calls_again(fixture: 
     let got = tokio::time::timeout(WAIT, alphas.recv()).await.expect("in time");
     assert_eq!(got.map(|(e, _)| e.n), Some(42), "the subscription carried on");
     assert_eq!(client.echo(Echo { value: 3, delay_ms: 0 }).await.expect("served"), 3);
+    // The id the client holds is its new connection's.
+    let served_as = client.who_am_i(WhoAmI {}).await.expect("served");
+    assert_eq!(Some(served_as), client.client_id(), "the id follows the reconnection");
     again.server.stop().await;
 }
 
@@ -305,5 +308,20 @@ pub(crate) async fn one_stream_of_every_event_keeps_their_order(fixture: &Fixtur
         });
     }
     assert_eq!(seen, published, "in the order published, whatever their type");
+    running.server.stop().await;
+}
+
+pub(crate) async fn a_client_knows_the_id_its_server_serves_it_under(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let (first, second) = (
+        connect(fixture, running.server.address()).await,
+        connect(fixture, running.server.address()).await,
+    );
+    for client in [&first, &second] {
+        let id = client.client_id().expect("the transport tells the client its id");
+        let served_as = client.who_am_i(WhoAmI {}).await.expect("served");
+        assert_eq!(served_as, id, "the handler sees the id the client was told");
+    }
+    assert_ne!(first.client_id(), second.client_id(), "each connection has its own id");
     running.server.stop().await;
 }

@@ -40,6 +40,7 @@ conformance! {
     events_of_one_type_keep_their_order,
     events_of_different_types_keep_their_order,
     one_stream_of_every_event_keeps_their_order,
+    a_client_knows_the_id_its_server_serves_it_under,
     a_dropped_call_cancels_its_handler,
     a_call_past_its_deadline_times_out_and_its_handler_is_cancelled,
     a_lost_connection_fails_waiting_calls_at_once,

@@ -81,6 +81,13 @@ pub(crate) fn render(contract: &Contract, names: &ContractNames) -> TokenStream 
                 self.client.is_connected()
             }
 
+            /// The id the server registered this connection under, when the transport
+            /// tells it (see `Client::client_id`).
+            #[must_use]
+            pub fn client_id(&self) -> #p::Option<#p::String> {
+                self.client.client_id()
+            }
+
             /// The address this client connected to.
             #[must_use]
             pub fn address(&self) -> &str {

@@ -196,8 +196,13 @@ impl ClientBuilder {
         let status_tx = Arc::new(status_tx);
         let subscriptions = Arc::new(Subscriptions::with_buffer(self.event_buffer));
         let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
+        let client_id = Arc::new(std::sync::RwLock::new(link.client_id));
         let dispatcher = tokio::spawn(dispatch_events(
-            Connection { events: link.events, outbound: Arc::clone(&outbound) },
+            Connection {
+                events: link.events,
+                outbound: Arc::clone(&outbound),
+                client_id: Arc::clone(&client_id),
+            },
             Arc::clone(&subscriptions),
             self.layers.events(&subscriptions),
             Arc::clone(&status_tx),
@@ -219,6 +224,7 @@ impl ClientBuilder {
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound,
+            client_id,
             last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,
             timer,

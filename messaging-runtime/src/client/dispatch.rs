@@ -19,6 +19,8 @@ pub(super) struct Connection {
     /// `ws://`), which closes the connection when it fills: a slow consumer.
     pub(super) events: EventReceiver,
     pub(super) outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+    /// The slot the connection's id lives in, replaced with each new connection's.
+    pub(super) client_id: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 /// Delivers the server's events to subscribers, in arrival order (through the event layers
@@ -40,6 +42,8 @@ pub(super) async fn dispatch_events(
             Ok(link) => {
                 *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.outbound;
+                *connection.client_id.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    link.client_id;
                 connection.events = link.events;
                 status.send_replace(ConnectionStatus::Connected);
                 tracing::info!(%address, "reconnected");

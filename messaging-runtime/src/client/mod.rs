@@ -91,6 +91,9 @@ struct Inner {
     requests: Option<Template<RequestService<MessageContext>>>,
     /// Swapped for a new one when the client reconnects.
     outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+    /// The id the server knows the connection by, when the transport tells; replaced when
+    /// the client reconnects.
+    client_id: Arc<std::sync::RwLock<Option<String>>>,
     /// The number of the last request sent.
     last_request: std::sync::atomic::AtomicU64,
     /// The deadlines of the calls in flight, and the one timer task that enforces them.
@@ -140,6 +143,15 @@ impl Client {
     /// The connection status now.
     pub fn status(&self) -> ConnectionStatus {
         *self.inner.status.borrow()
+    }
+
+    /// The id the server registered this connection under (what its handlers see as
+    /// `cx.client_id()`), when the transport tells it: `memory://`, `ws://`, `wss://` and
+    /// `tcp://` do; over `nats://` it is the id the client names itself with (each replica
+    /// serves it under that name, in the `Mb-Client` header). `None` when the server did not
+    /// say (another implementation). A reconnected client has a new id.
+    pub fn client_id(&self) -> Option<String> {
+        self.inner.client_id.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Whether the client is connected now.

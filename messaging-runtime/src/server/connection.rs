@@ -85,11 +85,11 @@ async fn serve_connection(
     max_in_flight: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ServerLink { mut inbound, outbound, peer, registered, sessions } = link;
-    let client_id = registry.add(peer, outbound.clone());
+    let ServerLink { mut inbound, outbound, peer, registered, sessions, client_id } = link;
+    let client_id = registry.add(peer, outbound.clone(), client_id);
     if let Some(registered) = registered {
         // The client may have given up connecting already; it then leaves at once.
-        let _ = registered.send(());
+        let _ = registered.send(client_id.to_string());
     }
     let broadcaster = Broadcaster::new(Arc::clone(&registry));
     let mut connection =

@@ -85,11 +85,24 @@ impl Registry {
         self.queue_limit.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn add(&self, peer: String, outbound: EventSender) -> ClientId {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = ClientId(Arc::from(format!("client-{n}")));
+    /// Registers a client under the id it named itself with, when it has one no other
+    /// client of this server holds, or else under the next `client-{n}`.
+    pub(crate) fn add(
+        &self,
+        peer: String,
+        outbound: EventSender,
+        named: Option<String>,
+    ) -> ClientId {
+        let mut clients = self.lock();
+        let id = match named.map(|name| ClientId(Arc::from(name))) {
+            Some(id) if !clients.contains_key(&id) => id,
+            _ => {
+                let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+                ClientId(Arc::from(format!("client-{n}")))
+            }
+        };
         let info = ClientInfo { id: id.clone(), peer, connected_at: now_millis() };
-        self.lock().insert(id.clone(), Entry { info, outbound });
+        clients.insert(id.clone(), Entry { info, outbound });
         id
     }
 

@@ -84,18 +84,19 @@ impl Transport for MemoryTransport {
             peer: String::new(),
             registered: Some(registered),
             sessions: true,
+            client_id: None,
         };
         acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
         // The server registers the client before it is handed back, so no broadcast made
         // after `connect` returns can miss it.
-        ready.await.map_err(|_| match answer.close_reason() {
+        let client_id = ready.await.map_err(|_| match answer.close_reason() {
             Some(reason) => {
                 TransportError::Refused { address: address.to_owned(), reason: reason.to_string() }
             }
             None => TransportError::NotFound(address.to_owned()),
         })?;
         drop(answer);
-        Ok(ClientLink { outbound: to_server, events })
+        Ok(ClientLink { outbound: to_server, events, client_id: Some(client_id) })
     }
 }
 

@@ -131,6 +131,11 @@ pub struct ClientLink {
     /// ([`crate::Server::outbound_queue`]) over `memory://`, the connection's task over
     /// `ws://`; a full queue closes the connection as a slow consumer.
     pub events: EventReceiver,
+    /// The id the server knows this connection by, when the transport learns it: from the
+    /// registration (`memory://`), the handshake (`ws://`, `wss://`: the `Mb-Client-Id`
+    /// header of the `101` answer; `tcp://`: the first pong's payload), or the client's own
+    /// (`nats://`). `None` where the server does not say (a peer of another implementation).
+    pub client_id: Option<String>,
 }
 
 /// The server's end of one client's connection.
@@ -148,12 +153,18 @@ pub struct ServerLink {
     /// client never misses an event published right after it connected. Dropped unfired when
     /// the server refuses the client; [`EventSender::close_reason`] then tells why (for
     /// example [`CloseReason::TooManyConnections`]), or nothing when the server is gone.
-    pub registered: Option<oneshot::Sender<()>>,
+    /// It carries the id the server registered the client under, for the transport to
+    /// tell the client ([`ClientLink::client_id`]).
+    pub registered: Option<oneshot::Sender<String>>,
     /// Whether a `$login` on this link authenticates the link's later requests that carry
     /// no token: true where the link is one client's own connection (a socket, a channel).
     /// False where anyone could claim the link (a broker, whose clients name themselves in a
     /// header): every request must then carry its token.
     pub sessions: bool,
+    /// The id the client names itself with, for the server to register it under where the
+    /// transport has one per client that is unique and stable across replicas (a broker's
+    /// client header); `None` (a socket): the server numbers its clients itself.
+    pub client_id: Option<String>,
 }
 
 /// Accepts connections for a server.

@@ -35,7 +35,7 @@ pub(crate) fn start<S: FrameSocket>(socket: S, options: ConnectionOptions) -> Cl
     let (outbound, requests) = mpsc::unbounded_channel();
     let (event_sink, events) = event_queue();
     tokio::spawn(drive(socket, requests, event_sink, options));
-    ClientLink { outbound, events }
+    ClientLink { outbound, events, client_id: None }
 }
 
 /// Drives one connection until either side closes it. When it ends, every request still

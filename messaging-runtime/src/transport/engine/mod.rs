@@ -62,7 +62,8 @@ pub(crate) struct ConnectionOptions {
 /// What the server made of a new client.
 pub(crate) enum Registration {
     /// Registered: its requests go to `inbound`, its events come from the receiver.
-    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver),
+    /// The client's requests, its events, and the id the server registered it under.
+    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver, String),
     /// Refused, for this reason.
     Refused(CloseReason),
     /// The server is gone.
@@ -84,12 +85,13 @@ pub(crate) async fn register(
         peer,
         registered: Some(registered),
         sessions: true,
+        client_id: None,
     };
     if links.send(link).is_err() {
         return Registration::Gone;
     }
     match (ready.await, events.close_reason()) {
-        (Ok(()), _) => Registration::Accepted(inbound, events),
+        (Ok(client_id), _) => Registration::Accepted(inbound, events, client_id),
         (Err(_), Some(reason)) => Registration::Refused(reason),
         (Err(_), None) => Registration::Gone,
     }

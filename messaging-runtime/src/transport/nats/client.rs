@@ -59,6 +59,7 @@ pub(super) async fn start(
         options.client_event_queue,
     ));
     let (outbound, inbound) = mpsc::unbounded_channel();
+    let client_id = Some(id.clone());
     let link = Link { broker, contract: contract.to_owned(), id, subjects, calls: Arc::default() };
     tokio::spawn(async move {
         tokio::select! {
@@ -71,7 +72,7 @@ pub(super) async fn start(
         // Ends the client's events: the client sees the link lost.
         receiving.abort();
     });
-    Ok(ClientLink { outbound, events })
+    Ok(ClientLink { outbound, events, client_id })
 }
 
 /// Hands every event to the client's dispatcher, in the order the broker delivered them.

@@ -173,6 +173,7 @@ impl Links {
             peer: format!("nats client {client}"),
             registered: None,
             sessions: false,
+            client_id: Some(client.to_owned()),
         };
         // Queued before the server takes the link: it reads them once it registered it.
         inbound.send(frame).ok()?;

@@ -137,7 +137,13 @@ impl Transport for TcpTransport {
         let mut framed = self.framed(stream);
         let first = tokio::time::timeout(READY_TIMEOUT, framed.next()).await;
         match first {
-            Ok(Some(Ok(Message::Pong(_)))) => Ok(engine::start_client(framed, self.options)),
+            Ok(Some(Ok(Message::Pong(id)))) => {
+                let mut link = engine::start_client(framed, self.options);
+                // The server's id for this client, as text; empty from a server that sends none.
+                link.client_id =
+                    std::str::from_utf8(&id).ok().filter(|id| !id.is_empty()).map(str::to_owned);
+                Ok(link)
+            }
             Ok(Some(Ok(Message::Close(Some(frame))))) => Err(TransportError::Refused {
                 address: address.to_owned(),
                 reason: frame.reason.to_string(),
@@ -165,9 +171,9 @@ async fn accept_loop(
                 tokio::spawn(async move {
                     let mut framed = transport.framed(stream);
                     match engine::register(&links, format!("tcp://{peer}")).await {
-                        Registration::Accepted(inbound, events) => {
-                            // The pong tells the client it is registered.
-                            let ready = framed.send(Message::Pong(Default::default()));
+                        Registration::Accepted(inbound, events, client_id) => {
+                            // The pong tells the client it is registered, and its id.
+                            let ready = framed.send(Message::Pong(client_id.into_bytes().into()));
                             let limit = transport.options.write_timeout;
                             if matches!(tokio::time::timeout(limit, ready).await, Ok(Ok(()))) {
                                 engine::serve_socket(framed, inbound, events, transport.options)

@@ -92,7 +92,7 @@ async fn connection(
     };
     drop(permit);
     match admitted {
-        Registration::Accepted(inbound, events) => {
+        Registration::Accepted(inbound, events, _) => {
             serve_socket(ws, inbound, events, accepting.options).await;
         }
         // Refused (too many connections): say why in a close frame.
@@ -152,7 +152,11 @@ async fn upgrade(
         Err(_) => return debug(peer, "the server did not register the connection in time"),
     };
     let answered = timeout_at(deadline, async {
-        conn.write_all(upgrade.response().as_bytes()).await?;
+        let client_id = match &admitted {
+            Registration::Accepted(_, _, client_id) => Some(client_id.as_str()),
+            _ => None,
+        };
+        conn.write_all(upgrade.response(client_id).as_bytes()).await?;
         conn.flush().await
     });
     if !matches!(answered.await, Ok(Ok(()))) {

@@ -19,7 +19,7 @@ pub(super) async fn connect(
     let failed = |e: &dyn std::fmt::Display| {
         TransportError::Io(format!("cannot connect to `{address}`: {e}"))
     };
-    let (ws, _) =
+    let (ws, answer) =
         tokio_tungstenite::client_async_with_config(address, super::buffered(stream), Some(config))
             .await
             .map_err(|e| match e {
@@ -28,5 +28,12 @@ pub(super) async fn connect(
                 }
                 other => failed(&other),
             })?;
-    Ok(engine::start_client(ws, options))
+    let client_id = answer
+        .headers()
+        .get(super::handshake::CLIENT_ID_HEADER)
+        .and_then(|id| id.to_str().ok())
+        .map(str::to_owned);
+    let mut link = engine::start_client(ws, options);
+    link.client_id = client_id;
+    Ok(link)
 }

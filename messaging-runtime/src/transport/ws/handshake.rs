@@ -20,6 +20,9 @@ const MAX_HEADERS: usize = 64;
 /// answer).
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The header of the `101` answer that tells the client its id.
+pub(super) const CLIENT_ID_HEADER: &str = "Mb-Client-Id";
+
 /// A request that asked for a WebSocket, checked and allowed.
 #[derive(Debug)]
 pub(super) struct Upgrade {
@@ -30,11 +33,13 @@ pub(super) struct Upgrade {
 }
 
 impl Upgrade {
-    /// The `101 Switching Protocols` answer.
-    pub(super) fn response(&self) -> String {
+    /// The `101 Switching Protocols` answer, with the id the server registered the client
+    /// under in `Mb-Client-Id` (other clients ignore the header).
+    pub(super) fn response(&self, client_id: Option<&str>) -> String {
+        let id = client_id.map(|id| format!("{CLIENT_ID_HEADER}: {id}\r\n")).unwrap_or_default();
         format!(
             "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
+             Sec-WebSocket-Accept: {}\r\n{id}\r\n",
             self.accept
         )
     }
