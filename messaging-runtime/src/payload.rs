@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 /// A typed value that can still be turned into JSON if it has to cross a wire.
-pub trait ErasedValue: Any + Send + Sync {
+pub(crate) trait ErasedValue: Any + Send + Sync {
     /// Serialises the value.
     fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error>;
     /// Serialises the value onto the end of `out`, with no intermediate buffer.
@@ -35,8 +35,12 @@ impl<T: Serialize + Send + Sync + 'static> ErasedValue for T {
     }
 }
 
-/// The body of a request, a response or an event.
-pub enum Payload {
+/// The body of a request, a response or an event: a typed value in the process (owned, or
+/// shared by the receivers of one event), or JSON text that came off a wire. Which one is
+/// the runtime's business; read it with [`Payload::decode`] or [`Payload::to_json`].
+pub struct Payload(Repr);
+
+enum Repr {
     /// An owned typed value (a request or a response inside the process).
     Value(Box<dyn ErasedValue>),
     /// A typed value shared by many receivers (an event fanned out inside the process).
@@ -47,10 +51,10 @@ pub enum Payload {
 
 impl core::fmt::Debug for Payload {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Value(_) => f.write_str("Payload::Value(..)"),
-            Self::Shared(_) => f.write_str("Payload::Shared(..)"),
-            Self::Json(raw) => write!(f, "Payload::Json({})", raw.get()),
+        match &self.0 {
+            Repr::Value(_) => f.write_str("Payload(typed ..)"),
+            Repr::Shared(_) => f.write_str("Payload(shared ..)"),
+            Repr::Json(raw) => write!(f, "Payload({})", raw.get()),
         }
     }
 }
@@ -60,71 +64,82 @@ pub use crate::wire::DecodeError;
 impl Payload {
     /// Wraps an owned typed value.
     pub fn typed<T: Serialize + Send + Sync + 'static>(value: T) -> Self {
-        Self::Value(Box::new(value))
+        Self(Repr::Value(Box::new(value)))
     }
 
     /// Wraps a typed value to be shared by many receivers.
     pub fn shared<T: Serialize + Send + Sync + 'static>(value: T) -> Self {
-        Self::Shared(Arc::new(value))
+        Self(Repr::Shared(Arc::new(value)))
+    }
+
+    /// Wraps JSON text that came off a wire (what a transport hands the runtime).
+    pub fn json(raw: Box<RawValue>) -> Self {
+        Self(Repr::Json(raw))
+    }
+
+    /// Whether this is JSON text off a wire rather than a typed value.
+    pub fn is_json(&self) -> bool {
+        matches!(self.0, Repr::Json(_))
     }
 
     /// Another handle to a shared payload. Owned typed values are not shared, so for them
-    /// (never produced by fan-out) this serialises; call it on [`Payload::Shared`] or
-    /// [`Payload::Json`].
+    /// (never produced by fan-out) this serialises; call it on a payload made with
+    /// [`Payload::shared`] (or turned so by [`Payload::into_shared`]) or with
+    /// [`Payload::json`].
     pub fn share(&self) -> Self {
-        match self {
-            Self::Shared(value) => Self::Shared(Arc::clone(value)),
-            Self::Json(raw) => Self::Json(raw.clone()),
-            Self::Value(value) => match value.to_json() {
-                Ok(raw) => Self::Json(raw),
-                Err(e) => Self::Json(error_json(&e)),
+        Self(match &self.0 {
+            Repr::Shared(value) => Repr::Shared(Arc::clone(value)),
+            Repr::Json(raw) => Repr::Json(raw.clone()),
+            Repr::Value(value) => match value.to_json() {
+                Ok(raw) => Repr::Json(raw),
+                Err(e) => Repr::Json(error_json(&e)),
             },
-        }
+        })
     }
 
     /// Turns an owned typed value into a shared one, so it can be handed to many receivers.
     #[must_use]
     pub fn into_shared(self) -> Self {
-        match self {
-            Self::Value(value) => Self::Shared(Arc::from(value)),
-            other => other,
+        match self.0 {
+            Repr::Value(value) => Self(Repr::Shared(Arc::from(value))),
+            other => Self(other),
         }
     }
 
     /// Decodes into `T`: a downcast for typed values, JSON decoding for wire payloads.
     pub fn decode<T: DeserializeOwned + Clone + 'static>(self) -> Result<T, DecodeError> {
-        match self {
-            Self::Value(value) => {
+        match self.0 {
+            Repr::Value(value) => {
                 value.into_any().downcast::<T>().map(|b| *b).map_err(|_| mismatch::<T>())
             }
-            Self::Shared(value) => {
+            Repr::Shared(value) => {
                 value.as_any().downcast_ref::<T>().cloned().ok_or_else(mismatch::<T>)
             }
-            Self::Json(raw) => decode_json(raw.get()),
+            Repr::Json(raw) => decode_json(raw.get()),
         }
     }
 
     /// Decodes an owned payload into `T` without requiring `Clone`; a shared payload is
     /// decoded through JSON.
     pub fn decode_owned<T: DeserializeOwned + 'static>(self) -> Result<T, DecodeError> {
-        match self {
-            Self::Value(value) => {
+        match self.0 {
+            Repr::Value(value) => {
                 value.into_any().downcast::<T>().map(|b| *b).map_err(|_| mismatch::<T>())
             }
-            Self::Shared(value) => {
+            Repr::Shared(value) => {
                 let raw = value.to_json().map_err(|e| DecodeError::whole(e.to_string()))?;
                 decode_json(raw.get())
             }
-            Self::Json(raw) => decode_json(raw.get()),
+            Repr::Json(raw) => decode_json(raw.get()),
         }
     }
 
     /// Appends the JSON text of this payload to `out`, serialising a typed value if needed.
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        match self {
-            Self::Value(value) => value.write_json(out),
-            Self::Shared(value) => value.write_json(out),
-            Self::Json(raw) => {
+        match &self.0 {
+            Repr::Value(value) => value.write_json(out),
+            Repr::Shared(value) => value.write_json(out),
+            Repr::Json(raw) => {
                 out.extend_from_slice(raw.get().as_bytes());
                 Ok(())
             }
@@ -133,10 +148,10 @@ impl Payload {
 
     /// The JSON text of this payload, serialising a typed value if needed.
     pub fn to_json(&self) -> Result<Box<RawValue>, serde_json::Error> {
-        match self {
-            Self::Value(value) => value.to_json(),
-            Self::Shared(value) => value.to_json(),
-            Self::Json(raw) => Ok(raw.clone()),
+        match &self.0 {
+            Repr::Value(value) => value.to_json(),
+            Repr::Shared(value) => value.to_json(),
+            Repr::Json(raw) => Ok(raw.clone()),
         }
     }
 }
@@ -183,7 +198,7 @@ mod tests {
         assert_eq!(shared.share().decode::<Point>(), Ok(Point { x: 2 }));
         assert_eq!(shared.decode_owned::<Point>(), Ok(Point { x: 2 }));
         let raw = RawValue::from_string(r#"{"x":3}"#.into()).expect("valid");
-        assert_eq!(Payload::Json(raw).decode::<Point>(), Ok(Point { x: 3 }));
+        assert_eq!(Payload::json(raw).decode::<Point>(), Ok(Point { x: 3 }));
     }
 
     #[test]
@@ -191,7 +206,7 @@ mod tests {
         let err = Payload::typed(5_u8).decode_owned::<Point>().expect_err("wrong type");
         assert!(err.reason.contains("Point"), "{err}");
         let raw = RawValue::from_string(r#"{"x":"no"}"#.into()).expect("valid");
-        let err = Payload::Json(raw).decode::<Point>().expect_err("wrong field type");
+        let err = Payload::json(raw).decode::<Point>().expect_err("wrong field type");
         assert!(err.reason.contains("invalid type"), "{err}");
         assert_eq!(err.path.as_deref(), Some("x"));
     }

@@ -251,11 +251,10 @@ async fn logout(
     payload: Payload,
 ) -> Reply {
     // Off the wire, `null` or no payload at all means: end this connection's session.
-    let request = match payload {
-        Payload::Json(_) => {
-            payload.decode_owned::<Option<LogoutRequest>>().map(Option::unwrap_or_default)
-        }
-        typed => typed.decode_owned::<LogoutRequest>(),
+    let request = if payload.is_json() {
+        payload.decode_owned::<Option<LogoutRequest>>().map(Option::unwrap_or_default)
+    } else {
+        payload.decode_owned::<LogoutRequest>()
     }
     .map_err(|e| WireError::invalid_payload(LOGOUT, &e))?;
     let bound = lock(session).take();

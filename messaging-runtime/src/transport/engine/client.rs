@@ -185,7 +185,7 @@ fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option
             match pending.take(&id) {
                 Some(reply) => {
                     // The caller may have given up already; nothing to do then.
-                    if reply.send(result.map(Payload::Json)).is_ok() {
+                    if reply.send(result.map(Payload::json)).is_ok() {
                         pending.owed += 1;
                     }
                 }
@@ -194,7 +194,7 @@ fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option
         }
         Ok(Frame::Event { name, payload, context }) => {
             let event =
-                EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
+                EventFrame { name: Cow::Owned(name), payload: Payload::json(payload), context };
             return match events.try_send(event, CLIENT_EVENT_BACKLOG) {
                 Ok(()) => None,
                 Err(QueueError::Closed) => Some(ClientEnd::Closed),

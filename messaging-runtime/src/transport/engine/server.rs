@@ -257,7 +257,7 @@ fn on_text(
             let request = RequestFrame {
                 id: 0,
                 name: Cow::Owned(name),
-                payload: Payload::Json(payload),
+                payload: Payload::json(payload),
                 context,
                 reply,
             };
@@ -273,7 +273,7 @@ fn on_text(
         }
         Frame::Event { name, payload, context } => {
             let event =
-                EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context };
+                EventFrame { name: Cow::Owned(name), payload: Payload::json(payload), context };
             if inbound.send(Inbound::Event(Box::new(event))).is_err() {
                 return Step::Close(None);
             }

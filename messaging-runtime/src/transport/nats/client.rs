@@ -102,7 +102,7 @@ pub(super) fn event_frame(message: &Message) -> Option<EventFrame> {
     let payload = serde_json::from_slice::<Box<RawValue>>(&message.payload);
     match (context, payload) {
         (Ok(context), Ok(payload)) => {
-            Some(EventFrame { name: Cow::Owned(name), payload: Payload::Json(payload), context })
+            Some(EventFrame { name: Cow::Owned(name), payload: Payload::json(payload), context })
         }
         (Err(e), _) => {
             tracing::warn!(subject = %message.subject, error = %e.message, "dropped an event");
@@ -306,7 +306,7 @@ fn answer(
         return Some(Err(error));
     }
     Some(match serde_json::from_slice::<Box<RawValue>>(&message.payload) {
-        Ok(raw) => Ok(Payload::Json(raw)),
+        Ok(raw) => Ok(Payload::json(raw)),
         Err(e) => Err(WireError::new(
             codes::INVALID_PAYLOAD,
             502,

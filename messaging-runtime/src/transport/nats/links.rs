@@ -281,7 +281,7 @@ fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError
             format!("the body of `{name}` is not JSON: {e}; expected the request's JSON payload");
         WireError::new(codes::BAD_MESSAGE, 400, message)
     })?;
-    Ok((client, id, name.to_owned(), Payload::Json(payload), context))
+    Ok((client, id, name.to_owned(), Payload::json(payload), context))
 }
 
 /// The client a message names; `None` when the header is not a valid subject token.
