@@ -2,71 +2,14 @@
 //! logged in with), hands handlers the verified actor, ignores any actor the client claims,
 //! and checks each request's declared permission before dispatch.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use messaging_runtime::auth::{AccessPolicy, AuthError, Credentials, HashCost, MemoryAuthProvider};
+use messaging_runtime::auth::{AuthError, Credentials, HashCost, MemoryAuthProvider};
 use messaging_runtime::prelude::*;
-use messaging_runtime::{Actor, Auth, RunningServer};
+use messaging_runtime::{Auth, RunningServer};
 
-/// Asks who the server thinks is calling.
-#[request("whoAmI", response = String)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WhoAmI {}
-
-/// Changes a setting; needs `settings:write`.
-#[request("changeSetting", response = String)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChangeSetting {
-    /// The new value.
-    pub value: String,
-}
-
-/// Never used: the gate answers auth failures itself.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProfileError {
-    /// Unused.
-    #[error(status = 500, message = "unused")]
-    Unused,
-}
-
-/// A profile service.
-#[contract(name = "profile", version = "1.0.0", error = ProfileError)]
-pub trait Profile {
-    /// Who is calling, as the server verified it.
-    #[permission("profile:read")]
-    async fn who_am_i(&self, req: WhoAmI, cx: Context) -> Result<String, ProfileError>;
-    /// Changes a setting.
-    #[permission("settings:write")]
-    async fn change_setting(&self, req: ChangeSetting, cx: Context)
-        -> Result<String, ProfileError>;
-}
-
-#[derive(Default)]
-struct Profiles {
-    changed: Mutex<Vec<String>>,
-}
-
-impl Profile for Arc<Profiles> {
-    async fn who_am_i(&self, _req: WhoAmI, cx: Context) -> Result<String, ProfileError> {
-        let actor = cx.auth.as_ref().and_then(|a| a.actor.as_ref()).map(|a| a.id.clone());
-        Ok(actor.unwrap_or_else(|| "nobody".into()))
-    }
-
-    async fn change_setting(
-        &self,
-        req: ChangeSetting,
-        _cx: Context,
-    ) -> Result<String, ProfileError> {
-        self.changed.lock().expect("changed").push(req.value.clone());
-        Ok(req.value)
-    }
-}
-
-fn actor(id: &str, role: &str) -> Actor {
-    Actor { id: id.into(), kind: "user".into(), roles: vec![role.into()], permissions: vec![] }
-}
+use messaging_tests::profile::*;
 
 async fn serve(name: &str) -> (RunningServer, Arc<Profiles>) {
     let provider = MemoryAuthProvider::new().with_hash_cost(HashCost::LOW);
@@ -83,15 +26,6 @@ async fn serve(name: &str) -> (RunningServer, Arc<Profiles>) {
         .await
         .expect("starts");
     (server, profiles)
-}
-
-fn policy() -> AccessPolicy {
-    AccessPolicy::builder()
-        .grant("viewer", ["profile:read"])
-        .grant("admin", ["settings:*"])
-        .inherit("admin", ["viewer"])
-        .build()
-        .expect("a valid policy")
 }
 
 fn code<E: std::fmt::Debug>(err: &CallError<E>) -> String {

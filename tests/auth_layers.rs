@@ -14,35 +14,7 @@ use messaging_runtime::prelude::*;
 use messaging_runtime::server::ServerRequest;
 use messaging_runtime::{Actor, RunningServer, WireError};
 
-/// Asks who the server thinks is calling.
-#[request("whoAmI", response = String)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WhoAmI {}
-
-/// Never returned.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProfileError {
-    /// Unused.
-    #[error(status = 500, message = "unused")]
-    Unused,
-}
-
-/// A profile service.
-#[contract(name = "profile", version = "1.0.0", error = ProfileError)]
-pub trait Profile {
-    /// Who is calling, as the server verified it.
-    #[permission("profile:read")]
-    async fn who_am_i(&self, req: WhoAmI, cx: Context) -> Result<String, ProfileError>;
-}
-
-struct Profiles;
-
-impl Profile for Profiles {
-    async fn who_am_i(&self, _req: WhoAmI, cx: Context) -> Result<String, ProfileError> {
-        Ok(actor_of(&cx))
-    }
-}
+use messaging_tests::profile::{ProfileClient, ProfileServer, Profiles, WhoAmI};
 
 fn actor_of(cx: &Context) -> String {
     let actor = cx.auth.as_ref().and_then(|a| a.actor.as_ref());
@@ -80,7 +52,8 @@ async fn serve(
     };
     provider.add_user("alice", "alice-password", alice).expect("alice");
     let policy = messaging_runtime::auth::AccessPolicy::builder().build().expect("a policy");
-    let server = Server::bind(address).await.expect("binds").serve(ProfileServer::new(Profiles));
+    let profiles = Arc::new(Profiles::default());
+    let server = Server::bind(address).await.expect("binds").serve(ProfileServer::new(profiles));
     let server = after(before(server).auth(provider).access(policy));
     server.start().await.expect("starts")
 }

@@ -1,3 +1,4 @@
 //! Integration tests live in this crate's test targets; the library holds what they share.
 
+pub mod profile;
 pub mod wait;
