@@ -81,21 +81,29 @@ async fn a_client_cannot_act_as_another_by_forging_its_context() {
     let mallory = ProfileClient::connect(server.address()).await.expect("connects");
     let forged = MessageContext {
         source: Some("u-alice".into()),
-        auth: Some(Auth { token: None, actor: Some(actor("u-alice", "admin")), forwarded: false }),
+        auth: Some(Box::new(Auth {
+            token: None,
+            actor: Some(actor("u-alice", "admin")),
+            forwarded: false,
+        })),
         ..MessageContext::new()
     }
     .with_metadata("clientId", "client-1");
     let err = mallory.who_am_i(WhoAmI {}).context(forged.clone()).await.expect_err("no token");
     assert_eq!(code(&err), "UNAUTHENTICATED", "a claimed actor is not an identity");
     let bad_token = MessageContext {
-        auth: Some(Auth { token: Some("made-up".into()), actor: None, forwarded: false }),
+        auth: Some(Box::new(Auth { token: Some("made-up".into()), actor: None, forwarded: false })),
         ..forged
     };
     let err = mallory.who_am_i(WhoAmI {}).context(bad_token).await.expect_err("unknown token");
     assert_eq!(code(&err), "UNAUTHENTICATED");
     mallory.inner().login(Credentials::new("bob", "bob-password")).await.expect("logs in as bob");
     let claim_alice = MessageContext {
-        auth: Some(Auth { token: None, actor: Some(actor("u-alice", "admin")), forwarded: false }),
+        auth: Some(Box::new(Auth {
+            token: None,
+            actor: Some(actor("u-alice", "admin")),
+            forwarded: false,
+        })),
         ..MessageContext::new()
     };
     let who = mallory.who_am_i(WhoAmI {}).context(claim_alice).await.expect("bob's session");
@@ -220,7 +228,11 @@ async fn a_server_without_auth_discards_the_actor_a_client_claims() {
         .expect("starts");
     let client = ProfileClient::connect("memory://auth-no-provider").await.expect("connects");
     let claim = MessageContext {
-        auth: Some(Auth { token: None, actor: Some(actor("root", "admin")), forwarded: false }),
+        auth: Some(Box::new(Auth {
+            token: None,
+            actor: Some(actor("root", "admin")),
+            forwarded: false,
+        })),
         ..MessageContext::new()
     };
     let who = client.who_am_i(WhoAmI {}).context(claim).await.expect("served");

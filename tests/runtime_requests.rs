@@ -2,7 +2,7 @@
 //! forward across hops, per-call timeouts, the server's client list, address errors, and
 //! what `stop()` does to calls in flight.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub struct Seen {
     /// The bearer token as received.
     pub token: Option<String>,
     /// `metadata` as received.
-    pub metadata: HashMap<String, serde_json::Value>,
+    pub metadata: BTreeMap<String, serde_json::Value>,
     /// Whether a deadline arrived.
     pub has_deadline: bool,
     /// The id the server assigned to the caller.

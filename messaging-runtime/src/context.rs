@@ -1,6 +1,6 @@
 //! The message context: who sent a message, on whose behalf, and within which trace.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,12 +22,13 @@ pub struct MessageContext {
     /// Who the message is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// Credentials and the acting principal.
+    /// Credentials and the acting principal. Boxed: most messages carry none, and a
+    /// context travels by value through every layer, so its size is paid on every move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<Auth>,
-    /// Free-form metadata (request id, ip address, user agent, ...).
-    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
-    pub metadata: HashMap<String, serde_json::Value>,
+    pub auth: Option<Box<Auth>>,
+    /// Free-form metadata (request id, ip address, user agent, ...), in key order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
     /// The distributed trace this message belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
@@ -107,7 +108,7 @@ impl MessageContext {
     /// Sets the bearer token.
     #[must_use]
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
-        self.auth.get_or_insert_with(Auth::default).token = Some(token.into());
+        self.auth.get_or_insert_with(Box::default).token = Some(token.into());
         self
     }
 
@@ -138,12 +139,12 @@ impl MessageContext {
         let mut metadata = base.metadata;
         metadata.extend(self.metadata);
         let auth = match (self.auth, base.auth) {
-            (Some(mine), Some(theirs)) => Some(Auth {
+            (Some(mine), Some(theirs)) => Some(Box::new(Auth {
                 // Whether a token was forwarded goes with the token that wins.
                 forwarded: if mine.token.is_some() { mine.forwarded } else { theirs.forwarded },
                 token: mine.token.or(theirs.token),
                 actor: mine.actor.or(theirs.actor),
-            }),
+            })),
             (mine, theirs) => mine.or(theirs),
         };
         MessageContext {

@@ -21,7 +21,8 @@ use crate::payload::Payload;
 pub struct Call<'a, R, E> {
     client: &'a Client,
     request: R,
-    context: Option<MessageContext>,
+    /// Boxed: most calls set none, and the call is moved into the caller's future.
+    context: Option<Box<MessageContext>>,
     timeout: Option<Duration>,
     wait: Option<bool>,
     error: PhantomData<fn() -> E>,
@@ -42,7 +43,7 @@ impl<'a, R: Request, E: ErrorCode> Call<'a, R, E> {
     /// ([`MessageContext::merged_over`]): the fields it sets win, the client's login token
     /// and source stay unless it sets its own.
     pub fn context(mut self, context: MessageContext) -> Self {
-        self.context = Some(context);
+        self.context = Some(Box::new(context));
         self
     }
 
@@ -70,6 +71,7 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
         // Bad input fails fast, without a round trip (unless the client opted out).
         if client.inner.validate {
             if let Err(failure) = request.validate_message() {
+                let failure = Box::new(failure);
                 return CallFuture { state: State::Refused(failure), types: PhantomData };
             }
         }
@@ -80,7 +82,7 @@ impl<'a, R: Request, E: ErrorCode> IntoFuture for Call<'a, R, E> {
                 400,
                 "invalid option `timeout`: must be more than zero, found 0 s",
             );
-            return CallFuture { state: State::Invalid(wire), types: PhantomData };
+            return CallFuture { state: State::Invalid(Box::new(wire)), types: PhantomData };
         }
         // Boxing the request here rather than on the first poll keeps `CallFuture` free of
         // `R`, so it is `Unpin` whatever `R` is; nothing is sent until the first poll.
@@ -102,22 +104,23 @@ pub struct CallFuture<'a, R, E> {
     types: PhantomData<fn() -> (R, E)>,
 }
 
-#[allow(
-    clippy::large_enum_variant,
-    reason = "the state lives inline in the caller's future; boxing the context would cost \
-              an allocation per call, which is what this type exists to avoid"
-)]
+/// What the call is doing. It lives inline in the caller's future and is moved with it, so
+/// what only some calls need (a context of their own, a wait for the connection, a refusal)
+/// is boxed, keeping the common case small.
 enum State<'a> {
     /// Not sent yet.
     Start {
         client: &'a Client,
         payload: Payload,
-        context: Option<MessageContext>,
+        context: Option<Box<MessageContext>>,
         timeout: Option<Duration>,
         wait: bool,
     },
     /// Not sent yet: waiting for the client to reconnect, up to the deadline.
-    Reconnecting { send: Ready<'a>, connected: Pin<Box<dyn Future<Output = bool> + Send + 'a>> },
+    Reconnecting {
+        send: Box<Ready<'a>>,
+        connected: Pin<Box<dyn Future<Output = bool> + Send + 'a>>,
+    },
     /// Sent; waiting for the answer or the deadline.
     Waiting {
         client: &'a Client,
@@ -126,9 +129,9 @@ enum State<'a> {
         timeout: Duration,
     },
     /// Refused before sending: the request broke the contract's rules.
-    Refused(crate::validation::ValidationFailure),
+    Refused(Box<crate::validation::ValidationFailure>),
     /// Refused before sending: an option of the call cannot work.
-    Invalid(WireError),
+    Invalid(Box<WireError>),
     /// Answered (or failed to send).
     Done,
 }
@@ -174,7 +177,7 @@ impl<'a> State<'a> {
             return Some(self);
         };
         let mut context = match context {
-            Some(given) => given.merged_over(client.new_context()),
+            Some(given) => (*given).merged_over(client.new_context()),
             None => client.new_context(),
         };
         let timeout = effective_timeout(client, timeout, &context);
@@ -182,7 +185,7 @@ impl<'a> State<'a> {
         let ready = Ready { client, payload, context, timeout, expiry: expiry(timeout) };
         if wait && client.status() == ConnectionStatus::Reconnecting {
             let connected = Box::pin(until_connected(client, ready.expiry));
-            return Some(State::Reconnecting { send: ready, connected });
+            return Some(State::Reconnecting { send: Box::new(ready), connected });
         }
         ready.send(name)
     }
@@ -238,13 +241,13 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
             let State::Invalid(wire) = std::mem::replace(&mut this.state, State::Done) else {
                 unreachable!("matched just above")
             };
-            return Poll::Ready(Err(CallError::Internal(wire)));
+            return Poll::Ready(Err(CallError::Internal(*wire)));
         }
         if let State::Refused(_) = this.state {
             let State::Refused(failure) = std::mem::replace(&mut this.state, State::Done) else {
                 unreachable!("matched just above")
             };
-            return Poll::Ready(Err(CallError::Validation(failure)));
+            return Poll::Ready(Err(CallError::Validation(*failure)));
         }
         if matches!(this.state, State::Start { .. }) {
             match std::mem::replace(&mut this.state, State::Done).send(R::NAME) {
@@ -261,7 +264,7 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
             if !connected {
                 return Poll::Ready(Err(CallError::Disconnected));
             }
-            match send.send(R::NAME) {
+            match (*send).send(R::NAME) {
                 Some(waiting) => this.state = waiting,
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }

@@ -75,7 +75,7 @@ impl Context {
             source: message.source.clone(),
             target: None,
             auth: None,
-            metadata: std::collections::HashMap::new(),
+            metadata: std::collections::BTreeMap::new(),
             trace_id: message.trace_id.clone(),
             span_id: message.span_id.clone(),
             parent_span_id: message.parent_span_id.clone(),
@@ -93,7 +93,8 @@ impl Context {
         let mut forwarded = self.forward();
         let token = self.message.auth.as_ref().and_then(|auth| auth.token.clone());
         if let Some(token) = token {
-            forwarded.auth = Some(crate::Auth { token: Some(token), actor: None, forwarded: true });
+            forwarded.auth =
+                Some(Box::new(crate::Auth { token: Some(token), actor: None, forwarded: true }));
         }
         forwarded
     }

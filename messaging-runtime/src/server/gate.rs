@@ -12,7 +12,7 @@ use super::throttle::{Failures, Throttle};
 use crate::auth::{
     AccessPolicy, AuthError, AuthProvider, Credentials, LogoutRequest, LOGIN, LOGOUT,
 };
-use crate::context::{Auth, MessageContext};
+use crate::context::MessageContext;
 use crate::error::WireError;
 use crate::payload::Payload;
 use crate::transport::Reply;
@@ -184,7 +184,7 @@ impl Gate {
         name: &str,
         context: &mut MessageContext,
     ) -> Result<(), WireError> {
-        let auth = context.auth.get_or_insert_with(Auth::default);
+        let auth = context.auth.get_or_insert_with(Box::default);
         if auth.forwarded && auth.token.is_some() && !self.accept_forwarded {
             return Err(AuthError::ForwardedCredentialsRefused.into());
         }

@@ -125,7 +125,7 @@ pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext
     if let Some(token) = text(AUTH_TOKEN) {
         // Any value but `false` counts as forwarded: refusing by mistake is the safe side.
         let forwarded = headers.get(AUTH_FORWARDED).is_some_and(|v| v.as_str() != "false");
-        context.auth = Some(Auth { token: Some(token), actor: None, forwarded });
+        context.auth = Some(Box::new(Auth { token: Some(token), actor: None, forwarded }));
     }
     if let Some(value) = headers.get(TIMESTAMP) {
         context.timestamp = Some(number(TIMESTAMP, value.as_str())?);
@@ -197,7 +197,8 @@ mod tests {
             ..MessageContext::default()
         };
         context.metadata.insert("tenant".into(), serde_json::json!({"id": 7}));
-        context.auth = Some(Auth { token: Some("tok".into()), actor: None, forwarded: false });
+        context.auth =
+            Some(Box::new(Auth { token: Some("tok".into()), actor: None, forwarded: false }));
         let mut headers = HeaderMap::new();
         write_context(&mut headers, &context).expect("writes");
         let read = read_context(Some(&headers)).expect("reads");
