@@ -11,6 +11,7 @@ use super::dispatch::Connection;
 use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::Router;
+use super::woken::Woken;
 use super::Limits;
 use crate::transport::{CloseReason, Inbound, Listener, ServerLink};
 
@@ -70,6 +71,14 @@ pub(super) async fn accept_loop(
     connections.shutdown().await;
 }
 
+/// Why a connection's loop ends, other than its client's frames ending.
+enum Ending {
+    /// The transport let go of the client's events: the client is gone.
+    Closed,
+    /// The server stops; the client's event queue, to say so.
+    Stopping(crate::transport::EventSender),
+}
+
 /// Serves one client: requests run concurrently on this task, so a slow handler does not
 /// hold up the next request, and no task is spawned per request.
 ///
@@ -95,15 +104,14 @@ async fn serve_connection(
     let mut connection =
         Connection::new(router, pipelines, client_id, broadcaster, max_in_flight, sessions);
     tracing::debug!(client = %connection.client_id, "client connected");
-    // One `closed` future for the whole connection: it registers with the channel once
-    // rather than once per turn of the loop.
-    let closed = outbound.closed();
-    tokio::pin!(closed);
-    // Resolves when the server stops (or is dropped).
-    let stopping = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
-    tokio::pin!(stopping);
+    // Why the loop would stop other than a frame: the client let go of its events, or the
+    // server stops (or is dropped). Polled only when one of them woke, not once per frame.
+    let mut ending = Woken::new(Box::pin(async move {
+        tokio::select! {
+            () = outbound.closed() => Ending::Closed,
+            _ = shutdown.wait_for(|stop| *stop) => Ending::Stopping(outbound),
+        }
+    }));
     loop {
         tokio::select! {
             biased;
@@ -117,15 +125,17 @@ async fn serve_connection(
                 Some(Inbound::Cancel(_)) => {}
                 None => break,
             },
-            () = &mut closed => break,
-            () = &mut stopping => {
-                // Read nothing more: what the client sends now is dropped unanswered when
-                // the connection closes (`Disconnected` on the client). Answer what is in
-                // flight (the server bounds how long), then close.
-                outbound.finish(CloseReason::ShuttingDown);
-                connection.drain().await;
-                break;
-            }
+            ending = &mut ending => match ending {
+                Ending::Closed => break,
+                Ending::Stopping(outbound) => {
+                    // Read nothing more: what the client sends now is dropped unanswered
+                    // when the connection closes (`Disconnected` on the client). Answer what
+                    // is in flight (the server bounds how long), then close.
+                    outbound.finish(CloseReason::ShuttingDown);
+                    connection.drain().await;
+                    break;
+                }
+            },
         }
     }
     registry.remove(&connection.client_id);

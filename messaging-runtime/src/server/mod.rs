@@ -9,6 +9,7 @@ mod pipeline;
 pub(crate) mod registry;
 pub(crate) mod router;
 mod throttle;
+mod woken;
 
 use std::fmt;
 use std::future::Future;
