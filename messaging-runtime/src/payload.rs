@@ -47,6 +47,9 @@ enum Repr {
     Shared(Arc<dyn ErasedValue>),
     /// JSON text that came off a wire.
     Json(Box<RawValue>),
+    /// Text that came off a wire as JSON and was not checked yet: the decode that reads it
+    /// checks it, so the text is read once rather than once to check and once to decode.
+    Text(Box<str>),
 }
 
 impl core::fmt::Debug for Payload {
@@ -55,6 +58,7 @@ impl core::fmt::Debug for Payload {
             Repr::Value(_) => f.write_str("Payload(typed ..)"),
             Repr::Shared(_) => f.write_str("Payload(shared ..)"),
             Repr::Json(raw) => write!(f, "Payload({})", raw.get()),
+            Repr::Text(text) => write!(f, "Payload(unchecked {text})"),
         }
     }
 }
@@ -77,9 +81,18 @@ impl Payload {
         Self(Repr::Json(raw))
     }
 
+    /// Wraps text that came off a wire as JSON, unchecked: decoding it checks that it is
+    /// one JSON value (and fails with a [`DecodeError`] if not), and so does writing it into
+    /// a frame ([`Payload::write_json`]), so an unchecked payload never reaches a wire as
+    /// is. Cheaper than [`Payload::json`] for a payload that is decoded anyway: the text is
+    /// read once.
+    pub fn json_text(text: impl Into<Box<str>>) -> Self {
+        Self(Repr::Text(text.into()))
+    }
+
     /// Whether this is JSON text off a wire rather than a typed value.
     pub fn is_json(&self) -> bool {
-        matches!(self.0, Repr::Json(_))
+        matches!(self.0, Repr::Json(_) | Repr::Text(_))
     }
 
     /// Another handle to a shared payload. Owned typed values are not shared, so for them
@@ -90,6 +103,7 @@ impl Payload {
         Self(match &self.0 {
             Repr::Shared(value) => Repr::Shared(Arc::clone(value)),
             Repr::Json(raw) => Repr::Json(raw.clone()),
+            Repr::Text(text) => Repr::Text(text.clone()),
             Repr::Value(value) => match value.to_json() {
                 Ok(raw) => Repr::Json(raw),
                 Err(e) => Repr::Json(error_json(&e)),
@@ -116,6 +130,7 @@ impl Payload {
                 value.as_any().downcast_ref::<T>().cloned().ok_or_else(mismatch::<T>)
             }
             Repr::Json(raw) => decode_json(raw.get()),
+            Repr::Text(text) => decode_json(&text),
         }
     }
 
@@ -131,6 +146,7 @@ impl Payload {
                 decode_json(raw.get())
             }
             Repr::Json(raw) => decode_json(raw.get()),
+            Repr::Text(text) => decode_json(&text),
         }
     }
 
@@ -143,6 +159,11 @@ impl Payload {
                 out.extend_from_slice(raw.get().as_bytes());
                 Ok(())
             }
+            Repr::Text(text) => {
+                let checked: &RawValue = serde_json::from_str(text)?;
+                out.extend_from_slice(checked.get().as_bytes());
+                Ok(())
+            }
         }
     }
 
@@ -152,6 +173,7 @@ impl Payload {
             Repr::Value(value) => value.to_json(),
             Repr::Shared(value) => value.to_json(),
             Repr::Json(raw) => Ok(raw.clone()),
+            Repr::Text(text) => RawValue::from_string(text.to_string()),
         }
     }
 }
@@ -209,5 +231,19 @@ mod tests {
         let err = Payload::json(raw).decode::<Point>().expect_err("wrong field type");
         assert!(err.reason.contains("invalid type"), "{err}");
         assert_eq!(err.path.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn unchecked_text_is_checked_when_read_and_before_it_is_written() {
+        assert_eq!(Payload::json_text(r#"{"x":4}"#).decode::<Point>(), Ok(Point { x: 4 }));
+        let trailing = Payload::json_text(r#"{"x":4},"data":{"x":5}"#);
+        let err = trailing.decode::<Point>().expect_err("one value and nothing else");
+        assert!(err.reason.contains("trailing characters"), "{err}");
+        let mut out = Vec::new();
+        let written = Payload::json_text(r#"1,"injected":true"#).write_json(&mut out);
+        assert!(written.is_err() && out.is_empty(), "unchecked text never reaches a wire");
+        Payload::json_text(" [1, 2] ").write_json(&mut out).expect("valid JSON is written");
+        assert_eq!(out, b"[1, 2]");
+        assert!(Payload::json_text("nope").to_json().is_err());
     }
 }

@@ -195,6 +195,22 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
     <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
+/// A successful response exactly as this library's servers write it
+/// (`{"type":"response","requestId":"ID","success":true,"data":DATA}`, see
+/// [`encode_response`]), split without reading its data: the request id and the data's
+/// text, unchecked. The data is then read once, by the decode into the caller's type, which
+/// checks that it is one JSON value and nothing more (so a frame with more after the data, or
+/// any other frame, fails there or goes through [`decode`]). `None` for any other frame.
+pub(crate) fn successful_response(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix(r#"{"type":"response","requestId":""#)?;
+    let (id, rest) = rest.split_once('"')?;
+    if id.is_empty() || id.contains('\\') {
+        return None;
+    }
+    let data = rest.strip_prefix(r#","success":true,"data":"#)?.strip_suffix('}')?;
+    Some((id, data))
+}
+
 /// Reads one text frame.
 pub(crate) fn decode(text: &str) -> Result<Frame<'_>, BadFrame> {
     // serde would read a struct from an array too; the protocol's frames are objects.
@@ -368,4 +384,28 @@ pub(crate) fn read_unaddressed_error(text: &str) -> Option<WireError> {
 /// The `BAD_MESSAGE` (400) answer to a frame that could not be read.
 pub(crate) fn bad_message(reason: &str) -> WireError {
     WireError::new(BAD_MESSAGE, 400, format!("bad message: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_successful_response_is_split_without_reading_its_data() {
+        let mut out = Vec::new();
+        let id = RawValue::from_string(r#""42""#.into()).expect("valid");
+        let data = crate::payload::Payload::typed(serde_json::json!({"x": [1, "}"]}));
+        encode_response(&mut out, &id, &Ok(data)).expect("encodes");
+        let text = std::str::from_utf8(&out).expect("utf-8");
+        assert_eq!(successful_response(text), Some(("42", r#"{"x":[1,"}"]}"#)));
+        for other in [
+            r#"{"type":"response","requestId":"42","success":false,"error":{}}"#,
+            r#"{"requestId":"42","type":"response","success":true,"data":1}"#,
+            r#"{"type":"response","requestId":"4\"2","success":true,"data":1}"#,
+            r#"{"type":"response","requestId":"","success":true,"data":1}"#,
+            r#"{"type":"response","requestId":"42","success":true,"data":1"#,
+        ] {
+            assert_eq!(successful_response(other), None, "{other}");
+        }
+    }
 }

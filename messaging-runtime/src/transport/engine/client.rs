@@ -177,21 +177,30 @@ fn log_close(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame
     }
 }
 
-/// Handles one text frame from the server; `Some` when the connection is over.
-fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option<ClientEnd> {
-    match wire::decode(text) {
-        Ok(Frame::Response { id, result }) => {
-            let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-            match pending.take(&id) {
-                Some(reply) => {
-                    // The caller may have given up already; nothing to do then.
-                    if reply.send(result.map(Payload::json)).is_ok() {
-                        pending.owed += 1;
-                    }
-                }
-                None => tracing::debug!(request_id = %id, "response to a request nobody waits for"),
+/// Hands the answer to request `id` to its caller.
+fn deliver(pending: &Mutex<Pending>, id: &str, answer: crate::transport::Reply) {
+    let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+    match pending.take(id) {
+        Some(reply) => {
+            // The caller may have given up already; nothing to do then.
+            if reply.send(answer).is_ok() {
+                pending.owed += 1;
             }
         }
+        None => tracing::debug!(request_id = %id, "response to a request nobody waits for"),
+    }
+}
+
+/// Handles one text frame from the server; `Some` when the connection is over.
+fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option<ClientEnd> {
+    // Most frames are answers to our requests: their data is read once, by the caller's
+    // decode into its response type.
+    if let Some((id, data)) = wire::successful_response(text) {
+        deliver(pending, id, Ok(Payload::json_text(data)));
+        return None;
+    }
+    match wire::decode(text) {
+        Ok(Frame::Response { id, result }) => deliver(pending, &id, result.map(Payload::json)),
         Ok(Frame::Event { name, payload, context }) => {
             let event =
                 EventFrame { name: Cow::Owned(name), payload: Payload::json(payload), context };

@@ -305,12 +305,13 @@ fn answer(
         }
         return Some(Err(error));
     }
-    Some(match serde_json::from_slice::<Box<RawValue>>(&message.payload) {
-        Ok(raw) => Ok(Payload::json(raw)),
+    // Read once, by the caller's decode into its response type, which checks it.
+    Some(match std::str::from_utf8(&message.payload) {
+        Ok(text) => Ok(Payload::json_text(text)),
         Err(e) => Err(WireError::new(
             codes::INVALID_PAYLOAD,
             502,
-            format!("the reply to `{name}` is not JSON: {e}"),
+            format!("the reply to `{name}` is not JSON: it is not UTF-8 ({e})"),
         )),
     })
 }
