@@ -4,8 +4,11 @@
 //! A buffer per connection held for good costs what it holds at its largest: with 10,000
 //! idle connections, most of the server's memory. This one is taken (uninitialised, never
 //! zeroed) when a read finds it empty, and given back as soon as the socket has nothing more
-//! to read, so only connections that are reading right now hold one.
+//! to read, so only connections that are reading right now hold one. Given back to the
+//! thread, not to the allocator: the next connection read on this thread takes it again, so
+//! a busy connection does not allocate (and free) 64 KiB for every burst it reads.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::pin::{pin, Pin};
@@ -16,6 +19,32 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 /// How much one read from the socket takes in at most.
 const SOCKET_READ_SIZE: usize = 64 * 1024;
+
+/// How many idle buffers a thread keeps for the next reads; more are freed.
+const SPARE_BUFFERS: usize = 4;
+
+thread_local! {
+    /// Buffers given back by connections that had nothing more to read, for the next read
+    /// on this thread.
+    static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer: one given back on this thread, or a new one.
+fn take_buffer() -> BytesMut {
+    SPARE.with(|spare| spare.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Keeps an empty buffer for the next read on this thread (or frees it, when the thread
+/// keeps enough).
+fn give_back(mut buffer: BytesMut) {
+    buffer.clear();
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(buffer);
+        }
+    });
+}
 
 /// A stream whose reads are buffered while data flows, with no buffer while it is idle.
 #[derive(Debug)]
@@ -38,7 +67,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Buffered<S> {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        let buffer = this.buffer.get_or_insert_with(BytesMut::new);
+        let buffer = this.buffer.get_or_insert_with(take_buffer);
         if buffer.is_empty() {
             buffer.clear();
             // Taken uninitialised: nothing is zeroed.
@@ -47,7 +76,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Buffered<S> {
             match read {
                 Poll::Pending => {
                     // Nothing more to read for now: an idle connection holds no buffer.
-                    this.buffer = None;
+                    if let Some(buffer) = this.buffer.take() {
+                        give_back(buffer);
+                    }
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
