@@ -4,11 +4,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_nats::client::RequestErrorKind;
 use async_nats::{HeaderMap, Message};
 use futures_util::future::{AbortHandle, Abortable};
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, Notify};
@@ -118,9 +120,22 @@ pub(super) fn event_frame(message: &Message) -> Option<EventFrame> {
 impl Link {
     /// Sends what the client hands over until it closes; then says goodbye to the servers.
     async fn send(&self, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
-        while let Some(frame) = inbound.recv().await {
+        // The calls waiting for their reply, polled here beside the next frames rather than
+        // each on a task of its own: a reply reaches its caller with one task hop fewer.
+        let mut waiting = FuturesUnordered::new();
+        loop {
+            let frame = tokio::select! {
+                biased;
+                Some(_) = waiting.next(), if !waiting.is_empty() => continue,
+                frame = inbound.recv() => frame,
+            };
+            let Some(frame) = frame else { break };
             match frame {
-                Inbound::Request(request) => self.request(*request),
+                Inbound::Request(request) => {
+                    if let Some(call) = self.request(*request) {
+                        waiting.push(call);
+                    }
+                }
                 Inbound::Event(event) => self.emit(*event).await,
                 Inbound::Cancel(id) => self.cancel(id).await,
                 Inbound::Gather(gather) => self.gather(*gather).await,
@@ -162,13 +177,15 @@ impl Link {
         Ok((headers, body))
     }
 
-    fn request(&self, request: RequestFrame) {
+    /// Sends a request; what waits for its reply and hands it to the caller, unless it
+    /// could not be sent.
+    fn request(&self, request: RequestFrame) -> Option<Abortable<impl Future<Output = ()>>> {
         let RequestFrame { id, name, payload, context, reply } = request;
         let (headers, body) = match self.encode(id, &name, &payload, &context) {
             Ok(encoded) => encoded,
             Err(error) => {
                 let _ = reply.send(Err(error));
-                return;
+                return None;
             }
         };
         let subject = self.subjects.request(&self.contract, &name);
@@ -185,7 +202,7 @@ impl Link {
                 None => drop(reply),
             }
         };
-        tokio::spawn(Abortable::new(call, registration));
+        Some(Abortable::new(call, registration))
     }
 
     /// Publishes the request once to every replica (the `_all` subject) and hands each

@@ -4,11 +4,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_nats::{HeaderMap, Message, Subject};
 use futures_util::future::{AbortHandle, Abortable};
+use futures_util::FutureExt;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +23,9 @@ use crate::transport::{
     event_queue, CloseReason, EventSender, Inbound, Reply, RequestFrame, ServerLink,
 };
 use crate::wire::{codes, WireError};
+
+/// What answers one request: waits for the server's answer and publishes it.
+pub(super) type Answering = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The id under which clients that name no id (a plain `nats req`) share one link.
 const ANONYMOUS: &str = "anonymous";
@@ -63,27 +69,33 @@ impl Links {
         self.links.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Serves one request message of `endpoint`.
-    pub(super) async fn on_request(self: &Arc<Self>, message: Message, endpoint: Arc<Endpoint>) {
+    /// Serves one request message of `endpoint`: hands it to its client's link at once (so a
+    /// client's requests reach the server in the order the broker delivered them) and
+    /// returns what waits for the answer and publishes it, for the subscription's task to
+    /// poll beside the next messages rather than on a task of its own.
+    pub(super) fn on_request(
+        self: &Arc<Self>,
+        message: Message,
+        endpoint: Arc<Endpoint>,
+    ) -> Answering {
         let started = Instant::now();
         let Some(reply_to) = message.reply.clone() else {
             tracing::warn!(subject = %message.subject, "dropped a request with no reply subject: nowhere to answer");
-            return;
+            return Box::pin(std::future::ready(()));
         };
         if self.closing.load(std::sync::atomic::Ordering::Acquire) {
             let error = WireError::new(codes::UNAVAILABLE, 503, "the server is stopping");
-            return self.respond(reply_to, Err(error), &endpoint, started).await;
+            return self.refusal(reply_to, error, endpoint, started);
         }
-        let frame = match read_request(&message, &endpoint.name) {
+        let (client, id, name, payload, context) = match read_request(&message, &endpoint.name) {
             Ok(frame) => frame,
-            Err(error) => return self.respond(reply_to, Err(error), &endpoint, started).await,
+            Err(error) => return self.refusal(reply_to, error, endpoint, started),
         };
-        let (client, id, name, payload, context) = frame;
         let (reply, answer) = oneshot::channel();
         let frame = RequestFrame { id, name: Cow::Owned(name), payload, context, reply };
         let Some(link) = self.deliver(&client, Inbound::Request(Box::new(frame))) else {
             let error = unavailable("the server is not accepting requests");
-            return self.respond(reply_to, Err(error), &endpoint, started).await;
+            return self.refusal(reply_to, error, endpoint, started);
         };
         let (handle, registration) = AbortHandle::new_pair();
         if id != 0 {
@@ -102,7 +114,19 @@ impl Links {
             }
             me.respond(reply_to, reply, &endpoint, started).await;
         };
-        tokio::spawn(Abortable::new(wait, registration));
+        Box::pin(Abortable::new(wait, registration).map(drop))
+    }
+
+    /// Answers a request `error` without serving it.
+    fn refusal(
+        self: &Arc<Self>,
+        to: Subject,
+        error: WireError,
+        endpoint: Arc<Endpoint>,
+        started: Instant,
+    ) -> Answering {
+        let me = Arc::clone(self);
+        Box::pin(async move { me.respond(to, Err(error), &endpoint, started).await })
     }
 
     /// Hands a client's event to its link.

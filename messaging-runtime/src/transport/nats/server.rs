@@ -8,11 +8,12 @@ use std::time::Duration;
 use async_nats::{HeaderMap, Message, Subscriber};
 use async_trait::async_trait;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::links::Links;
+use super::links::{Answering, Links};
 use super::service::{self, Endpoint, Service};
 use super::subjects::{check_token, Subjects};
 use super::{headers, Options};
@@ -93,14 +94,10 @@ impl NatsListener {
             for (subject, queue) in [(endpoint.subject.clone(), true), (all, false)] {
                 let subscription = self.subscribe(subject, queue).await?;
                 let (links, service) = (Arc::clone(&self.links), Arc::clone(&service));
-                self.subscriptions.push(tokio::spawn(each(
+                self.subscriptions.push(tokio::spawn(each_request(
                     self.closing.subscribe(),
                     subscription,
-                    move |message| {
-                        let (links, endpoint) =
-                            (Arc::clone(&links), Arc::clone(&service.endpoints[index]));
-                        async move { links.on_request(message, endpoint).await }
-                    },
+                    move |message| links.on_request(message, Arc::clone(&service.endpoints[index])),
                 )));
             }
         }
@@ -158,6 +155,59 @@ async fn each<F, Fut>(
     if subscription.drain().await.is_ok() {
         while let Some(message) = subscription.next().await {
             handle(message).await;
+        }
+    }
+}
+
+/// Like [`each`] for the messages of a request subject: each request is handed to the
+/// server at once, in order, and the answers it waits for are polled here, beside the next
+/// messages, rather than each on a task of its own. The answers still due when this ends
+/// (or is aborted, when the server is dropped) go on, on a task of their own.
+async fn each_request<F>(
+    mut closing: watch::Receiver<bool>,
+    mut subscription: Subscriber,
+    mut handle: F,
+) where
+    F: FnMut(Message) -> Answering,
+{
+    let mut answering = Answers::default();
+    let drain = loop {
+        tokio::select! {
+            biased;
+            Some(()) = answering.0.next(), if !answering.0.is_empty() => {}
+            message = subscription.next() => match message {
+                Some(message) => answering.0.push(handle(message)),
+                None => break false,
+            },
+            changed = closing.changed() => {
+                if changed.is_err() || *closing.borrow_and_update() {
+                    break true;
+                }
+            }
+        }
+    };
+    if drain && subscription.drain().await.is_ok() {
+        while let Some(message) = subscription.next().await {
+            answering.0.push(handle(message));
+        }
+    }
+}
+
+/// The answers a request subscription waits for. Those still due when it is dropped are
+/// awaited on a task of their own: a request taken off the broker is always answered (by
+/// its handler, or `UNAVAILABLE` when the server went away first), and a stopping server
+/// does not wait for them to unsubscribe.
+#[derive(Default)]
+struct Answers(FuturesUnordered<Answering>);
+
+impl Drop for Answers {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut rest = std::mem::take(&mut self.0);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { while rest.next().await.is_some() {} });
         }
     }
 }
