@@ -11,9 +11,9 @@ use super::dispatch::Connection;
 use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::Router;
-use super::woken::Woken;
+use super::woken::{SelfWaking, Woken};
 use super::Limits;
-use crate::transport::{CloseReason, Inbound, Listener, ServerLink};
+use crate::transport::{CloseReason, Listener, ServerLink};
 
 /// Accepts clients until the listener closes, the server stops, or the task is aborted
 /// (which aborts every connection it started).
@@ -46,7 +46,8 @@ pub(super) async fn accept_loop(
                         link.outbound.finish(CloseReason::TooManyConnections);
                         continue;
                     }
-                    connections.spawn(serve_connection(link, Arc::clone(&router), Arc::clone(&pipelines), Arc::clone(&registry), limits.max_in_flight, shutdown.clone()));
+                    let serve = serve_connection(link, Arc::clone(&router), Arc::clone(&pipelines), Arc::clone(&registry), limits.max_in_flight, shutdown.clone());
+                    connections.spawn(SelfWaking::new(Box::pin(serve)));
                 }
                 None => break,
             },
@@ -118,11 +119,14 @@ async fn serve_connection(
             Some(()) = connection.in_flight.next(), if !connection.in_flight.is_empty() => {}
             Some(()) = connection.handling.next(), if !connection.handling.is_empty() => {}
             frame = inbound.recv() => match frame {
-                Some(Inbound::Request(request)) => connection.on_request(*request),
-                Some(Inbound::Event(event)) => connection.on_event(*event),
-                Some(Inbound::Gather(gather)) => connection.on_request(gather.into_request()),
-                // In process, a caller that gave up closed its reply channel already.
-                Some(Inbound::Cancel(_)) => {}
+                Some(frame) => {
+                    connection.on_inbound(frame);
+                    // And what else is queued, in the same turn.
+                    for _ in 0..MORE_FRAMES_PER_TURN {
+                        let Ok(frame) = inbound.try_recv() else { break };
+                        connection.on_inbound(frame);
+                    }
+                }
                 None => break,
             },
             ending = &mut ending => match ending {
@@ -144,3 +148,6 @@ async fn serve_connection(
     connection.drain().await;
     tracing::debug!(client = %connection.client_id, "client disconnected");
 }
+
+/// How many queued frames one turn of a connection's loop takes at most.
+const MORE_FRAMES_PER_TURN: usize = 64;

@@ -20,7 +20,7 @@ use super::ClientId;
 use super::{ServerEvent, ServerRequest};
 use crate::contract::handshake::HANDSHAKE;
 use crate::middleware::{into_wire, EventService, RequestService, Template};
-use crate::transport::{EventFrame, Reply, RequestFrame};
+use crate::transport::{EventFrame, Inbound, Reply, RequestFrame};
 
 /// One client's connection, as dispatch sees it.
 pub(super) struct Connection {
@@ -121,6 +121,18 @@ impl Connection {
                 let _ = reply.send(answer);
             }
             Poll::Pending => self.in_flight.push(Box::pin(finish(call, reply, deadline))),
+        }
+    }
+
+    /// Handles one frame of the client's.
+    pub(super) fn on_inbound(&mut self, frame: Inbound) {
+        match frame {
+            Inbound::Request(request) => self.on_request(*request),
+            Inbound::Event(event) => self.on_event(*event),
+            Inbound::Gather(gather) => self.on_request(gather.into_request()),
+            // In process, a caller that gave up closed its reply channel already; a
+            // transport that forwards cancels over a wire tells the server by dropping it.
+            Inbound::Cancel(_) => {}
         }
     }
 
