@@ -50,6 +50,10 @@ enum Repr {
     /// Text that came off a wire as JSON and was not checked yet: the decode that reads it
     /// checks it, so the text is read once rather than once to check and once to decode.
     Text(Box<str>),
+    /// The data of a response frame, not read yet: `frame[start..]` up to the frame's last
+    /// `}` when the data is the frame's last field (as this library's servers write it);
+    /// otherwise the frame's `data` field, found by reading the whole frame.
+    Response { frame: Box<str>, start: usize },
 }
 
 impl core::fmt::Debug for Payload {
@@ -59,6 +63,7 @@ impl core::fmt::Debug for Payload {
             Repr::Shared(_) => f.write_str("Payload(shared ..)"),
             Repr::Json(raw) => write!(f, "Payload({})", raw.get()),
             Repr::Text(text) => write!(f, "Payload(unchecked {text})"),
+            Repr::Response { frame, .. } => write!(f, "Payload(data of {frame})"),
         }
     }
 }
@@ -90,9 +95,17 @@ impl Payload {
         Self(Repr::Text(text.into()))
     }
 
+    /// The `data` of a successful response frame (`frame`, a JSON object), which is read
+    /// only by the decode into the caller's type: `start` is where the data begins when it
+    /// is the frame's last field, as this library's servers write it. When it is not (a peer
+    /// that writes more fields after it), the decode finds it by reading the whole frame.
+    pub(crate) fn response_data(frame: impl Into<Box<str>>, start: usize) -> Self {
+        Self(Repr::Response { frame: frame.into(), start })
+    }
+
     /// Whether this is JSON text off a wire rather than a typed value.
     pub fn is_json(&self) -> bool {
-        matches!(self.0, Repr::Json(_) | Repr::Text(_))
+        matches!(self.0, Repr::Json(_) | Repr::Text(_) | Repr::Response { .. })
     }
 
     /// Another handle to a shared payload. Owned typed values are not shared, so for them
@@ -104,6 +117,9 @@ impl Payload {
             Repr::Shared(value) => Repr::Shared(Arc::clone(value)),
             Repr::Json(raw) => Repr::Json(raw.clone()),
             Repr::Text(text) => Repr::Text(text.clone()),
+            Repr::Response { frame, start } => {
+                Repr::Response { frame: frame.clone(), start: *start }
+            }
             Repr::Value(value) => match value.to_json() {
                 Ok(raw) => Repr::Json(raw),
                 Err(e) => Repr::Json(error_json(&e)),
@@ -131,6 +147,7 @@ impl Payload {
             }
             Repr::Json(raw) => decode_json(raw.get()),
             Repr::Text(text) => decode_json(&text),
+            Repr::Response { frame, start } => decode_response_data(&frame, start),
         }
     }
 
@@ -147,6 +164,7 @@ impl Payload {
             }
             Repr::Json(raw) => decode_json(raw.get()),
             Repr::Text(text) => decode_json(&text),
+            Repr::Response { frame, start } => decode_response_data(&frame, start),
         }
     }
 
@@ -164,6 +182,10 @@ impl Payload {
                 out.extend_from_slice(checked.get().as_bytes());
                 Ok(())
             }
+            Repr::Response { frame, start } => {
+                out.extend_from_slice(response_data_json(frame, *start)?.get().as_bytes());
+                Ok(())
+            }
         }
     }
 
@@ -174,8 +196,38 @@ impl Payload {
             Repr::Shared(value) => value.to_json(),
             Repr::Json(raw) => Ok(raw.clone()),
             Repr::Text(text) => RawValue::from_string(text.to_string()),
+            Repr::Response { frame, start } => Ok(response_data_json(frame, *start)?.to_owned()),
         }
     }
+}
+
+/// The text of a response frame's data when it is the frame's last field.
+fn last_field(frame: &str, start: usize) -> &str {
+    frame.get(start..frame.len().saturating_sub(1)).unwrap_or_default()
+}
+
+/// A response frame's `data`, read whole (for a frame whose data is not its last field).
+#[derive(serde::Deserialize)]
+struct DataField<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// Decodes a response frame's data, read once when it is the frame's last field.
+fn decode_response_data<T: DeserializeOwned>(frame: &str, start: usize) -> Result<T, DecodeError> {
+    match decode_json(last_field(frame, start)) {
+        Ok(value) => Ok(value),
+        Err(first) => match serde_json::from_str::<DataField<'_>>(frame) {
+            Ok(field) => decode_json(field.data.get()),
+            Err(_) => Err(first),
+        },
+    }
+}
+
+/// A response frame's data as checked JSON.
+fn response_data_json(frame: &str, start: usize) -> Result<&RawValue, serde_json::Error> {
+    serde_json::from_str(last_field(frame, start))
+        .or_else(|_| serde_json::from_str::<DataField<'_>>(frame).map(|field| field.data))
 }
 
 fn mismatch<T>() -> DecodeError {
@@ -245,5 +297,21 @@ mod tests {
         Payload::json_text(" [1, 2] ").write_json(&mut out).expect("valid JSON is written");
         assert_eq!(out, b"[1, 2]");
         assert!(Payload::json_text("nope").to_json().is_err());
+    }
+
+    #[test]
+    fn response_data_is_read_once_and_found_whatever_follows_it() {
+        let ours = r#"{"type":"response","requestId":"1","success":true,"data":{"x":6}}"#;
+        let start = ours.find(r#"{"x""#).expect("data");
+        assert_eq!(Payload::response_data(ours, start).decode::<Point>(), Ok(Point { x: 6 }));
+        let more = r#"{"type":"response","requestId":"1","success":true,"data":{"x":7},"at":1}"#;
+        let start = more.find(r#"{"x""#).expect("data");
+        let payload = Payload::response_data(more, start);
+        assert_eq!(payload.share().decode::<Point>(), Ok(Point { x: 7 }), "found by a full read");
+        assert_eq!(payload.to_json().expect("checked").get(), r#"{"x":7}"#);
+        let twice = r#"{"type":"response","requestId":"1","success":true,"data":1,"data":2}"#;
+        let start = twice.find("1,").expect("data");
+        let err = Payload::response_data(twice, start).decode::<u8>().expect_err("ambiguous");
+        assert!(err.reason.contains("trailing characters"), "{err}");
     }
 }

@@ -195,20 +195,22 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
     <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
-/// A successful response exactly as this library's servers write it
+/// A successful response that starts as this library's servers write it
 /// (`{"type":"response","requestId":"ID","success":true,"data":DATA}`, see
-/// [`encode_response`]), split without reading its data: the request id and the data's
-/// text, unchecked. The data is then read once, by the decode into the caller's type, which
-/// checks that it is one JSON value and nothing more (so a frame with more after the data, or
-/// any other frame, fails there or goes through [`decode`]). `None` for any other frame.
-pub(crate) fn successful_response(text: &str) -> Option<(&str, &str)> {
-    let rest = text.strip_prefix(r#"{"type":"response","requestId":""#)?;
-    let (id, rest) = rest.split_once('"')?;
-    if id.is_empty() || id.contains('\\') {
+/// [`encode_response`]), split without reading its data: the request id and where the data
+/// starts. The data is then read once, by the decode into the caller's type
+/// ([`Payload::response_data`], which reads the whole frame only when more fields follow the
+/// data). `None` for any other frame, which goes through [`decode`].
+pub(crate) fn successful_response(text: &str) -> Option<(&str, usize)> {
+    const START: &str = r#"{"type":"response","requestId":""#;
+    const SUCCESS: &str = r#"","success":true,"data":"#;
+    let rest = text.strip_prefix(START)?;
+    let end = rest.find('"')?;
+    let id = &rest[..end];
+    if id.is_empty() || id.contains('\\') || !rest[end..].starts_with(SUCCESS) {
         return None;
     }
-    let data = rest.strip_prefix(r#","success":true,"data":"#)?.strip_suffix('}')?;
-    Some((id, data))
+    Some((id, START.len() + end + SUCCESS.len()))
 }
 
 /// Reads one text frame.
@@ -397,13 +399,13 @@ mod tests {
         let data = crate::payload::Payload::typed(serde_json::json!({"x": [1, "}"]}));
         encode_response(&mut out, &id, &Ok(data)).expect("encodes");
         let text = std::str::from_utf8(&out).expect("utf-8");
-        assert_eq!(successful_response(text), Some(("42", r#"{"x":[1,"}"]}"#)));
+        let (id, start) = successful_response(text).expect("our own shape");
+        assert_eq!((id, &text[start..]), ("42", r#"{"x":[1,"}"]}}"#));
         for other in [
             r#"{"type":"response","requestId":"42","success":false,"error":{}}"#,
             r#"{"requestId":"42","type":"response","success":true,"data":1}"#,
             r#"{"type":"response","requestId":"4\"2","success":true,"data":1}"#,
             r#"{"type":"response","requestId":"","success":true,"data":1}"#,
-            r#"{"type":"response","requestId":"42","success":true,"data":1"#,
         ] {
             assert_eq!(successful_response(other), None, "{other}");
         }

@@ -195,8 +195,8 @@ fn deliver(pending: &Mutex<Pending>, id: &str, answer: crate::transport::Reply) 
 fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option<ClientEnd> {
     // Most frames are answers to our requests: their data is read once, by the caller's
     // decode into its response type.
-    if let Some((id, data)) = wire::successful_response(text) {
-        deliver(pending, id, Ok(Payload::json_text(data)));
+    if let Some((id, start)) = wire::successful_response(text) {
+        deliver(pending, id, Ok(Payload::response_data(text, start)));
         return None;
     }
     match wire::decode(text) {
