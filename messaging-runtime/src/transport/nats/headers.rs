@@ -21,28 +21,30 @@
 
 use std::time::{Duration, Instant};
 
+use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
 
 use crate::context::{Auth, MessageContext};
 use crate::wire::{codes, WireError};
 
-pub(crate) const CLIENT: &str = "Mb-Client";
-pub(crate) const REQUEST_ID: &str = "Mb-Request-Id";
-const MESSAGE_ID: &str = "Mb-Message-Id";
-const TIMESTAMP: &str = "Mb-Timestamp";
-const SOURCE: &str = "Mb-Source";
-const TARGET: &str = "Mb-Target";
-const TRACE_ID: &str = "Mb-Trace-Id";
-const SPAN_ID: &str = "Mb-Span-Id";
-const PARENT_SPAN_ID: &str = "Mb-Parent-Span-Id";
-const DEADLINE_MS: &str = "Mb-Deadline-Ms";
-const AUTH_TOKEN: &str = "Mb-Auth-Token";
+pub(crate) const CLIENT: HeaderName = HeaderName::from_static("Mb-Client");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("Mb-Request-Id");
+const MESSAGE_ID: HeaderName = HeaderName::from_static("Mb-Message-Id");
+const TIMESTAMP: HeaderName = HeaderName::from_static("Mb-Timestamp");
+const SOURCE: HeaderName = HeaderName::from_static("Mb-Source");
+const TARGET: HeaderName = HeaderName::from_static("Mb-Target");
+const TRACE_ID: HeaderName = HeaderName::from_static("Mb-Trace-Id");
+const SPAN_ID: HeaderName = HeaderName::from_static("Mb-Span-Id");
+const PARENT_SPAN_ID: HeaderName = HeaderName::from_static("Mb-Parent-Span-Id");
+const DEADLINE_MS: HeaderName = HeaderName::from_static("Mb-Deadline-Ms");
+const AUTH_TOKEN: HeaderName = HeaderName::from_static("Mb-Auth-Token");
 /// `true` when the token is a caller's, passed on by a service (`auth.forwarded`).
-const AUTH_FORWARDED: &str = "Mb-Auth-Forwarded";
-const METADATA: &str = "Mb-Metadata";
+const AUTH_FORWARDED: HeaderName = HeaderName::from_static("Mb-Auth-Forwarded");
+const METADATA: HeaderName = HeaderName::from_static("Mb-Metadata");
 /// ADR-32's error headers: the error's message and its status.
-pub(crate) const SERVICE_ERROR: &str = "Nats-Service-Error";
-pub(crate) const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+pub(crate) const SERVICE_ERROR: HeaderName = HeaderName::from_static("Nats-Service-Error");
+pub(crate) const SERVICE_ERROR_CODE: HeaderName =
+    HeaderName::from_static("Nats-Service-Error-Code");
 
 /// Writes `context` into `headers`.
 ///
@@ -93,7 +95,7 @@ pub(crate) fn write_context(
 
 fn insert_text(
     headers: &mut HeaderMap,
-    header: &'static str,
+    header: HeaderName,
     field: &str,
     value: &str,
 ) -> Result<(), WireError> {
@@ -115,7 +117,7 @@ fn insert_text(
 pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext, WireError> {
     let mut context = MessageContext::default();
     let Some(headers) = headers else { return Ok(context) };
-    let text = |name: &str| headers.get(name).map(|v| v.as_str().to_owned());
+    let text = |name: HeaderName| headers.get(name).map(|v| v.as_str().to_owned());
     context.id = text(MESSAGE_ID);
     context.source = text(SOURCE);
     context.target = text(TARGET);
@@ -141,13 +143,13 @@ pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext
     Ok(context)
 }
 
-fn number(header: &str, value: &str) -> Result<u64, WireError> {
+fn number(header: HeaderName, value: &str) -> Result<u64, WireError> {
     value.trim().parse().map_err(|_| {
         bad_header(header, &format!("`{value}` is not a whole number of milliseconds"))
     })
 }
 
-fn bad_header(header: &str, reason: &str) -> WireError {
+fn bad_header(header: HeaderName, reason: &str) -> WireError {
     WireError::new(codes::BAD_MESSAGE, 400, format!("header `{header}` is malformed: {reason}"))
 }
 
