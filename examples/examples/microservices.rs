@@ -17,9 +17,9 @@ use contracts::order::{
 };
 use contracts::product::{GetProductById, ProductServiceClient};
 use examples::auth::{DemoAuth, ALICE_PASSWORD};
+use examples::clock::now_millis;
 use examples::NotificationService;
 use messaging_runtime::auth::Credentials;
-use messaging_runtime::context::now_millis;
 use messaging_runtime::{CallError, ErrorCode};
 
 type Outcome<T = ()> = Result<T, Box<dyn Error>>;

@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod dashboard;
 pub mod gateway;
 pub mod notification_service;

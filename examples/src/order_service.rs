@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::clock::now_millis;
 use contracts::order::{
     CancelOrder, CreateOrder, GetOrderById, Order, OrderCreated, OrderError, OrderItem, OrderLine,
     OrderService, OrderServiceEvents, OrderShipped, OrderStatus, OrderStatusChanged,
@@ -15,7 +16,6 @@ use contracts::product::{
     GetProductById, ProductError, ProductServiceClient, ReleaseProduct, ReserveProduct,
 };
 use futures_util::future::join_all;
-use messaging_runtime::context::now_millis;
 use messaging_runtime::{CallError, Context, MessageContext};
 
 use crate::auth::StayLoggedIn;

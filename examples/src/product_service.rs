@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::clock::now_millis;
 use contracts::product::{
     GetProductById, Product, ProductError, ProductService, ProductServiceEvents,
     ProductStockChanged, ReleaseProduct, ReserveProduct,
 };
-use messaging_runtime::context::now_millis;
 use messaging_runtime::Context;
 
 /// The products the demo catalogue starts with.

@@ -28,9 +28,9 @@ use std::collections::VecDeque;
 use std::future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::clock::now_millis;
 use futures_util::Stream;
 use futures_util::StreamExt;
-use messaging_runtime::context::now_millis;
 use messaging_runtime::prelude::*;
 use messaging_runtime::RunningServer;
 

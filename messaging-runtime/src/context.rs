@@ -7,6 +7,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Travels with every request and event, in the shape the TypeScript clients send
 /// (`camelCase`, every field optional on the wire).
+///
+/// # Examples
+///
+/// ```
+/// use messaging_runtime::MessageContext;
+///
+/// let clients_own = MessageContext::new().with_source("billing").with_metadata("tenant", "acme");
+/// let per_call = MessageContext::default().with_trace_id("t-1").with_metadata("tenant", "globex");
+/// // What a call's `.context(..)` sends: its fields win, the client's fill the rest.
+/// let sent = per_call.merged_over(clients_own);
+/// assert_eq!(sent.source.as_deref(), Some("billing"));
+/// assert_eq!(sent.trace_id.as_deref(), Some("t-1"));
+/// assert_eq!(sent.metadata["tenant"], "globex");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageContext {
@@ -168,7 +182,7 @@ impl MessageContext {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_millis() -> u64 {
+pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
+use crate::clock::now_millis;
 use contracts::order::{
     Address, CancelOrder, CreateOrder, Order, OrderLine, OrderServiceClient, OrderStatus,
     TrackingInfo, UpdateOrderStatus,
 };
 use contracts::product::{ProductServiceClient, ReleaseProduct};
-use messaging_runtime::context::now_millis;
 use tokio::task::JoinHandle;
 
 /// The customers the simulator orders for: id, name, street, city, state, postal code.

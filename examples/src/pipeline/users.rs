@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::clock::now_millis;
 use contracts::user::{
     CreateUser, GetUserById, User, UserCreated, UserError, UserService, UserServiceEvents,
 };
-use messaging_runtime::context::now_millis;
 use messaging_runtime::Context;
 
 /// The user service: accounts in memory. It never sees a request the pipeline turned
