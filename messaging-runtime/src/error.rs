@@ -9,6 +9,50 @@ pub use crate::wire::{codes, WireError};
 
 /// What a typed client call can fail with: the contract's own error `E`, kept apart from
 /// everything the runtime or the transport can go wrong with.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _running = Server::bind("memory://doc-call-error").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-call-error").await?;
+/// match client.echo(Echo { text: String::new() }).await {
+///     // The contract's own error, typed.
+///     Err(CallError::Contract(EchoError::Empty)) => {}
+///     // The runtime's: a timeout, a lost connection, a refused login, ...
+///     Err(CallError::Timeout(after)) => panic!("no answer within {after:?}"),
+///     other => panic!("expected `Empty`, got {other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CallError<E> {
@@ -100,6 +144,22 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
 impl<E: fmt::Debug + fmt::Display> std::error::Error for CallError<E> {}
 
 /// Binding a server or connecting a client failed.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use messaging_runtime::{Client, TransportError};
+///
+/// match Client::connect("memory://nobody-here").await {
+///     Err(TransportError::NotFound(address)) => assert_eq!(address, "memory://nobody-here"),
+///     other => panic!("expected `NotFound`, got {other:?}"),
+/// }
+/// let Err(error) = Client::connect("carrier-pigeon://coop").await else { panic!("unknown scheme") };
+/// assert!(error.to_string().contains("expected one of the schemes"), "{error}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportError {

@@ -82,6 +82,61 @@ impl<T: AuthProvider + ?Sized> AuthProvider for std::sync::Arc<T> {
 /// What a user logs in with; the payload of `$login`. Fields other than `username` and
 /// `password` (a tenant, a one-time code, ...) are kept in `extra` for providers that need
 /// them. `Debug` never shows the password.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use messaging_runtime::auth::{Credentials, HashCost, MemoryAuthProvider};
+/// use messaging_runtime::{AccessPolicy, Actor};
+///
+/// let users = MemoryAuthProvider::new().with_hash_cost(HashCost::LOW);
+/// let ada = Actor { id: "ada".into(), kind: "user".into(), roles: vec!["echoer".into()], ..Actor::default() };
+/// users.add_user("ada", "analytical engine", ada)?;
+/// let policy = AccessPolicy::builder().grant("echoer", ["echo:*"]).build()?;
+/// let _running = Server::bind("memory://doc-login")
+///     .await?
+///     .serve(EchoerServer::new(Parrot))
+///     .auth(users)
+///     .access(policy)
+///     .start()
+///     .await?;
+/// let client = EchoerClient::connect("memory://doc-login").await?;
+/// // Every later request carries the session's token; the server verifies it each time.
+/// let session = client.inner().login(Credentials::new("ada", "analytical engine")).await?;
+/// assert_eq!(session.actor.id, "ada");
+/// assert_eq!(client.echo(Echo { text: "signed in".into() }).await?, "signed in");
+/// client.inner().logout().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {

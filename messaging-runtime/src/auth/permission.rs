@@ -24,6 +24,18 @@ pub const PERMISSION_SHAPE: &str = "segments of `a-z`, `0-9`, `_` or `-` (or a w
 pub use messaging_rules::check_permission;
 
 /// A permission string that follows the rule of [`check_permission`].
+///
+/// # Examples
+///
+/// ```
+/// use messaging_runtime::Permission;
+///
+/// let granted = Permission::parse("orders:*")?;
+/// assert!(granted.implies("orders:write"));
+/// assert!(!granted.implies("products:write"));
+/// assert!(Permission::parse("Orders Write").is_err(), "lower-case segments separated by `:`");
+/// # Ok::<(), messaging_runtime::auth::PermissionError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Permission(String);
 

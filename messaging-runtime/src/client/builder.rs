@@ -21,6 +21,54 @@ use crate::payload::Payload;
 use crate::transport::{check_scheme, transport_for, Transport};
 
 /// How a client behaves; build with [`Client::builder`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use messaging_runtime::Backoff;
+/// # let _running = Server::bind("memory://doc-builder").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = Client::builder()
+///     .timeout(Duration::from_secs(2)) // each call's default
+///     .source("billing") // the `source` of every message it sends
+///     .reconnect(Backoff { max_attempts: Some(5), ..Backoff::default() })
+///     .wait_for_connection(true) // calls made while reconnecting wait instead of failing
+///     .connect("memory://doc-builder")
+///     .await?;
+/// assert_eq!(client.default_timeout(), Duration::from_secs(2));
+/// let client = EchoerClient::from_client(client);
+/// assert_eq!(client.echo(Echo { text: "hi".into() }).await?, "hi");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     timeout: Duration,

@@ -17,6 +17,50 @@ use crate::middleware::ClientRequest;
 use crate::payload::Payload;
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// # let _running = Server::bind("memory://doc-call").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-call").await?;
+/// let echoed = client
+///     .echo(Echo { text: "soon".into() })
+///     .timeout(Duration::from_millis(500))
+///     .context(MessageContext::default().with_trace_id("trace-1"))
+///     .await?;
+/// assert_eq!(echoed, "soon");
+/// # Ok(()) }
+/// ```
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<'a, R, E> {
     client: &'a Client,

@@ -70,6 +70,49 @@ impl Drop for Inbox {
 /// subscribing, in the order they arrived whatever their type, as a `Stream` of the event
 /// and its context. Ends when the connection ends; dropping it unsubscribes. Buffered and
 /// held back like an [`super::EventStream`]: nothing is dropped while it lives.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _running = Server::bind("memory://doc-all-events").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-all-events").await?;
+/// let mut all = client.events();
+/// client.echo(Echo { text: "in order".into() }).await?;
+/// match all.recv().await {
+///     Some((EchoerEvent::Echoed(event), _context)) => assert_eq!(event.text, "in order"),
+///     None => panic!("the connection ended"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AllEvents<S> {
     inbox: Inbox,

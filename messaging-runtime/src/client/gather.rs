@@ -19,6 +19,52 @@ use crate::transport::{GatherFrame, Inbound, Reply};
 /// When [`Client::request_many`] stops collecting: whichever comes first of a number of
 /// replies, a quiet period after the last reply, and the deadline. The default: no count,
 /// a quiet period of 300 ms, the client's default timeout.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use messaging_runtime::client::Gather;
+/// use futures_util::StreamExt;
+/// # let _running = Server::bind("memory://doc-gather").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = Client::connect("memory://doc-gather").await?;
+/// // Over nats:// every replica answers; here the one server does.
+/// let replies: Vec<_> = client
+///     .request_many::<Echo, EchoError>(Echo { text: "all of you".into() }, Gather::replies(3))
+///     .collect()
+///     .await;
+/// assert_eq!(replies.len(), 1);
+/// assert_eq!(replies[0].as_deref().ok(), Some("all of you"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gather {
     /// Stop after this many replies.

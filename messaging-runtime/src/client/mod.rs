@@ -44,6 +44,48 @@ pub use subscription::{EventStream, Subscription, DEFAULT_EVENT_BUFFER};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The state of a client's connection.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let running = Server::bind("memory://doc-status").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-status").await?;
+/// assert_eq!(client.status(), ConnectionStatus::Connected);
+/// let mut status = client.inner().watch_status();
+/// running.stop().await;
+/// // A client built without `reconnect` ends up disconnected when its server goes.
+/// status.wait_for(|s| *s == ConnectionStatus::Disconnected).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnectionStatus {
     /// Not connected.
@@ -72,6 +114,52 @@ impl fmt::Display for ConnectionStatus {
 
 /// A connection to one server. Cheap to clone; the connection closes when the last clone is
 /// dropped or on [`Client::close`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _running = Server::bind("memory://doc-client").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// // Untyped: any contract's requests, named by their types.
+/// let client = Client::connect("memory://doc-client").await?;
+/// assert!(client.is_connected());
+/// let echoed: String = client.call::<Echo, EchoError>(Echo { text: "untyped".into() }).await?;
+/// assert_eq!(echoed, "untyped");
+/// // Typed: the generated client wraps one, with a method per request.
+/// let typed = EchoerClient::from_client(client);
+/// assert_eq!(typed.echo(Echo { text: "typed".into() }).await?, "typed");
+/// typed.close();
+/// assert_eq!(typed.status(), ConnectionStatus::Disconnected);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,

@@ -151,6 +151,48 @@ impl Subscriptions {
 /// in the connection's queue, and a client that falls that far behind is disconnected as a
 /// slow consumer (the stream then ends, unless the client reconnects). Nothing is dropped
 /// while the stream lives.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _running = Server::bind("memory://doc-stream").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-stream").await?;
+/// let mut echoed = client.echoed(); // or `client.subscribe::<Echoed>()`
+/// client.echo(Echo { text: "heard".into() }).await?;
+/// let (event, context) = echoed.recv().await.expect("the event");
+/// assert_eq!(event.text, "heard");
+/// assert!(context.timestamp.is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct EventStream<E> {
     inbox: Inbox,
@@ -179,6 +221,51 @@ impl<E: Event> Stream for EventStream<E> {
 
 /// A callback subscription. Dropping it, or calling [`Subscription::unsubscribe`], stops
 /// delivery.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _running = Server::bind("memory://doc-callback").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect("memory://doc-callback").await?;
+/// let (heard, mut texts) = tokio::sync::mpsc::unbounded_channel();
+/// // A plain closure; an async one (`|event, cx| async move { .. }`) is awaited in turn.
+/// let subscription = client.on_echoed(move |event, _cx| {
+///     let _ = heard.send(event.text);
+/// });
+/// client.echo(Echo { text: "one".into() }).await?;
+/// assert_eq!(texts.recv().await.as_deref(), Some("one"));
+/// subscription.unsubscribe();
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping a subscription unsubscribes at once"]
 #[derive(Debug)]
 pub struct Subscription {

@@ -21,6 +21,32 @@ pub const ASYNCAPI_VERSION: &str = "3.0.0";
 ///
 /// # Errors
 /// When a type of the contract does not derive `JsonSchema`.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+/// # pub struct Echo {
+/// #     #[validate(length(min = 1, max = 280))]
+/// #     pub text: String,
+/// # }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.2.0", error = EchoError)]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo) -> Result<String, EchoError>;
+/// # }
+/// let document = EchoerContract::asyncapi()?;
+/// assert_eq!(document["asyncapi"], "3.0.0");
+/// assert_eq!(document["info"]["version"], "1.2.0");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn asyncapi<C: Contract>() -> Result<Value, SchemaError> {
     Ok(asyncapi_of(&Snapshot::of::<C>()?))
 }

@@ -93,6 +93,34 @@ pub trait Request: Serialize + DeserializeOwned + Send + Sync + 'static {
 ///
 /// Implemented by `#[error_code]`. Conversion to and from [`WireError`] is lossless, so a
 /// client gets back the same variant the server returned.
+///
+/// # Examples
+///
+/// ```
+/// use messaging_runtime::prelude::*;
+/// use messaging_runtime::Severity;
+///
+/// /// What a stock lookup can fail with.
+/// #[error_code]
+/// #[derive(Debug, Clone, PartialEq)]
+/// pub enum StockError {
+///     /// Not enough units.
+///     #[error(status = 409, message = "only {left} of `{product_id}` left")]
+///     OutOfStock { product_id: String, left: u32 },
+///     /// The count is being refreshed: worth a retry, not an alert.
+///     #[error(status = 503, message = "stock is being counted", severity = "warning")]
+///     Counting,
+/// }
+///
+/// let error = StockError::out_of_stock("p-1", 2u32);
+/// assert_eq!((error.code(), error.status()), ("OUT_OF_STOCK", 409));
+/// assert_eq!(error.to_string(), "only 2 of `p-1` left");
+/// assert_eq!(StockError::counting().severity(), Severity::Warning);
+/// // On the wire: `{code, message, status, details, severity}`, and back, typed.
+/// let wire = error.to_wire();
+/// assert_eq!(wire.details.as_ref().map(|d| d["left"].clone()), Some(2.into()));
+/// assert_eq!(StockError::from_wire(&wire), Some(error));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a contract error type",
     label = "not an `#[error_code]` enum",

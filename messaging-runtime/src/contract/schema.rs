@@ -74,6 +74,33 @@ pub fn generator() -> SchemaGenerator {
 ///
 /// # Errors
 /// When a type of the contract does not derive `JsonSchema`.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+/// # pub struct Echo {
+/// #     #[validate(length(min = 1, max = 280))]
+/// #     pub text: String,
+/// # }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.2.0", error = EchoError)]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo) -> Result<String, EchoError>;
+/// # }
+/// // The generated `EchoerContract::json_schema()` is this function for that contract.
+/// let schema = messaging_runtime::contract::schema::json_schema::<EchoerContract>()?;
+/// let request = &schema["$defs"]["Echo"];
+/// assert_eq!(request["properties"]["text"]["maxLength"], 280, "the validator rule travels");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn json_schema<C: Contract>() -> Result<Value, SchemaError> {
     Ok(json_schema_of(&Snapshot::of::<C>()?))
 }

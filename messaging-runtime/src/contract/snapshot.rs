@@ -18,6 +18,36 @@ use super::{Contract, ContractDescriptor};
 pub const SNAPSHOT_FORMAT: u32 = 1;
 
 /// A contract as data: names, version, hash, and the schema of every message.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+/// # pub struct Echo {
+/// #     #[validate(length(min = 1, max = 280))]
+/// #     pub text: String,
+/// # }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.2.0", error = EchoError)]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo) -> Result<String, EchoError>;
+/// # }
+/// use messaging_runtime::contract::{compat, snapshot::Snapshot};
+///
+/// let now = EchoerContract::snapshot()?;
+/// // Committed next to the contract, read back in a test:
+/// let committed = Snapshot::from_json(&now.to_pretty_json())?;
+/// assert!(compat::diff(&committed, &now).is_empty());
+/// assert!(compat::check(&committed, &now).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {

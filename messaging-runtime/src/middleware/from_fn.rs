@@ -35,6 +35,57 @@ impl<Req: Send + 'static, Res: Send + 'static> Next<Req, Res> {
 ///
 /// The closure may change the request before passing it on, answer without calling
 /// `next`, or look at the answer on its way back.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use messaging_runtime::middleware::{from_fn, Next};
+/// use messaging_runtime::ServerRequest;
+///
+/// let running = Server::bind("memory://doc-from-fn")
+///     .await?
+///     .serve(EchoerServer::new(Parrot))
+///     .layer(from_fn(|request: ServerRequest, next: Next<ServerRequest>| async move {
+///         let name = request.name.clone();
+///         let answer = next.run(request).await;
+///         println!("{name}: {}", if answer.is_ok() { "ok" } else { "failed" });
+///         answer
+///     }))
+///     .start()
+///     .await?;
+/// let client = EchoerClient::connect(running.address()).await?;
+/// assert_eq!(client.echo(Echo { text: "logged".into() }).await?, "logged");
+/// # Ok(()) }
+/// ```
 pub fn from_fn<F>(f: F) -> FromFnLayer<F> {
     FromFnLayer { f }
 }

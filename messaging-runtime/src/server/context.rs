@@ -10,6 +10,59 @@ use crate::server::registry::{Broadcaster, ClientId};
 /// id the server assigned to the sending client, and a [`Broadcaster`] to publish events.
 ///
 /// Derefs to the [`MessageContext`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// /// Relays each echo to the next service, on its own behalf.
+/// struct Relay {
+///     next: EchoerClient,
+/// }
+///
+/// impl Echoer for Relay {
+///     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+///         // The caller's trace and what is left of its deadline go along; its token does not.
+///         let forwarded = self.next.echo(req).context(cx.forward()).await;
+///         forwarded.map_err(|_| EchoError::empty())
+///     }
+/// }
+///
+/// let _parrot = Server::bind("memory://doc-parrot").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let next = EchoerClient::connect("memory://doc-parrot").await?;
+/// let _relay = Server::bind("memory://doc-relay").await?.serve(EchoerServer::new(Relay { next })).start().await?;
+/// let client = EchoerClient::connect("memory://doc-relay").await?;
+/// assert_eq!(client.echo(Echo { text: "via relay".into() }).await?, "via relay");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Context {
     message: MessageContext,

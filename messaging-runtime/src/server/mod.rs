@@ -44,6 +44,50 @@ pub use router::{BoxFuture, Router};
 
 /// A server that is bound but not yet started: add contracts and event handlers, then
 /// [`Server::start`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let running = Server::bind("memory://doc-server")
+///     .await?
+///     .serve(EchoerServer::new(Parrot))
+///     .max_in_flight(64)
+///     .start()
+///     .await?;
+/// let client = EchoerClient::connect(running.address()).await?;
+/// assert_eq!(client.echo(Echo { text: "hi".into() }).await?, "hi");
+/// running.stop().await;
+/// # Ok(()) }
+/// ```
 pub struct Server {
     listener: Box<dyn Listener>,
     router: Router,
@@ -430,6 +474,51 @@ fn served(
 /// A started server. Dropping it stops it at once (connections are dropped, nothing is
 /// drained): keep it for as long as the server should run, then [`RunningServer::stop`] it,
 /// or hand it to [`RunningServer::run_until`] / [`RunningServer::run_until_ctrl_c`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let running = Server::bind("memory://doc-running").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// assert_eq!(running.address(), "memory://doc-running");
+/// let client = EchoerClient::connect(running.address()).await?;
+/// assert_eq!(running.clients().len(), 1);
+/// // Serves until the signal resolves, then stops gracefully (`run_until_ctrl_c` waits for
+/// // Ctrl-C or SIGTERM). Dropping a `RunningServer` stops it at once.
+/// let last_call = async move {
+///     let _ = client.echo(Echo { text: "last".into() }).await;
+/// };
+/// running.run_until(last_call).await;
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping a `RunningServer` stops the server at once: keep it, `.stop().await` it, \
               or `.run_until_ctrl_c().await` it"]
 pub struct RunningServer {

@@ -154,6 +154,50 @@ impl Registry {
 
 /// Publishes events to the clients of a server. Cheap to clone; obtainable before the
 /// server starts, so a service can hold one.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let running = Server::bind("memory://doc-broadcast").await?.serve(EchoerServer::new(Parrot)).start().await?;
+/// let client = EchoerClient::connect(running.address()).await?;
+/// let mut echoed = client.echoed();
+/// // Outside a handler: the server's broadcaster, through the contract's typed publisher
+/// // (inside one: `cx.events::<EchoerEvents>()`).
+/// let reached = EchoerEvents::from(running.broadcaster()).echoed(Echoed { text: "to all".into() });
+/// assert_eq!(reached, 1);
+/// let (event, _context) = echoed.recv().await.expect("the event");
+/// assert_eq!(event.text, "to all");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Broadcaster {
     registry: Arc<Registry>,

@@ -88,6 +88,20 @@ impl core::fmt::Display for Severity {
 }
 
 /// An error as it travels on the wire: `{code, message, status, details, severity}`.
+///
+/// # Examples
+///
+/// ```
+/// use messaging_runtime::WireError;
+///
+/// let error = WireError::new("OUT_OF_STOCK", 409, "only 2 left")
+///     .with_details(serde_json::json!({ "left": 2 }));
+/// let json = serde_json::to_value(&error)?;
+/// assert_eq!(json["code"], "OUT_OF_STOCK");
+/// assert_eq!(json["status"], 409);
+/// assert_eq!(serde_json::from_value::<WireError>(json)?, error);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireError {
     /// Machine-readable code, e.g. `ORDER_NOT_FOUND`.

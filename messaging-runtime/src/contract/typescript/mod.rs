@@ -25,6 +25,32 @@ const CLIENT: &str = include_str!("client.ts");
 ///
 /// # Errors
 /// When a type of the contract does not derive `JsonSchema`.
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+/// # pub struct Echo {
+/// #     #[validate(length(min = 1, max = 280))]
+/// #     pub text: String,
+/// # }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.2.0", error = EchoError)]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo) -> Result<String, EchoError>;
+/// # }
+/// // zod schemas, the `createContract` object and a typed client, for the TypeScript side.
+/// let module = EchoerContract::typescript()?;
+/// assert!(module.contains("z.object"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn typescript<C: Contract>() -> Result<String, SchemaError> {
     Ok(typescript_of(&Snapshot::of::<C>()?))
 }

@@ -62,6 +62,62 @@ pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
 /// The NATS transport, registered for `nats://` with the default options; give one with
 /// other options to one server ([`crate::Server::bind_with`]) or client
 /// ([`crate::client::ClientBuilder::transport`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use messaging_runtime::transport::nats::NatsTransport;
+///
+/// // Three processes running this are three replicas sharing the requests.
+/// let running = Server::bind_with(
+///     NatsTransport::new().prefix("shop").queue_group("orders").store_events(true),
+///     "nats://127.0.0.1:4222",
+/// )
+/// .await?
+/// .serve(EchoerServer::new(Parrot))
+/// .start()
+/// .await?;
+/// // Any process of the fleet calls it without knowing where it runs.
+/// let client = Client::builder()
+///     .transport(NatsTransport::new().prefix("shop"))
+///     .timeout(Duration::from_secs(2))
+///     .connect("nats://127.0.0.1:4222")
+///     .await?;
+/// let client = EchoerClient::from_client(client);
+/// assert_eq!(client.echo(Echo { text: "over the broker".into() }).await?, "over the broker");
+/// running.run_until_ctrl_c().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct NatsTransport {
     options: Options,

@@ -65,6 +65,57 @@ pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
 /// a single server ([`crate::Server::bind_with`]) or client
 /// ([`crate::client::ClientBuilder::transport`]), or register it for every server and
 /// client of the process with [`crate::transport::register_transport`].
+///
+/// # Examples
+///
+/// ```
+/// # use messaging_runtime::prelude::*;
+/// # #[request("echo", response = String)]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echo { pub text: String }
+/// # #[event]
+/// # #[derive(Debug, Clone, Serialize, Deserialize)]
+/// # pub struct Echoed { pub text: String }
+/// # #[error_code]
+/// # #[derive(Debug, Clone, PartialEq)]
+/// # pub enum EchoError {
+/// #     #[error(status = 400, message = "nothing to echo")]
+/// #     Empty,
+/// # }
+/// # #[contract(name = "echo", version = "1.0.0", error = EchoError, events(Echoed))]
+/// # pub trait Echoer {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError>;
+/// # }
+/// # struct Parrot;
+/// # impl Echoer for Parrot {
+/// #     async fn echo(&self, req: Echo, cx: Context) -> Result<String, EchoError> {
+/// #         if req.text.is_empty() {
+/// #             return Err(EchoError::empty());
+/// #         }
+/// #         cx.events::<EchoerEvents>().echoed(Echoed { text: req.text.clone() });
+/// #         Ok(req.text)
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use messaging_runtime::transport::ws::WsTransport;
+///
+/// let options = WsTransport::new()
+///     .max_message_size(1 << 20)
+///     .heartbeat(Duration::from_secs(15))
+///     .handshake_timeout(Duration::from_secs(5))
+///     .allowed_origins(["https://shop.example"]);
+/// let running = Server::bind_with(options, "ws://127.0.0.1:0/orders")
+///     .await?
+///     .serve(EchoerServer::new(Parrot))
+///     .start()
+///     .await?;
+/// let client = EchoerClient::connect(running.address()).await?;
+/// assert_eq!(client.echo(Echo { text: "over a socket".into() }).await?, "over a socket");
+/// running.stop().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct WsTransport {
     max_message_size: usize,
