@@ -11,51 +11,14 @@ use std::time::Duration;
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::{Tls, WsTransport};
 use messaging_runtime::TransportError;
+use messaging_tests::echo::{
+    Echo, EchoServiceClient, EchoServiceEvents, EchoServiceServer, Echoer, Said,
+};
 use messaging_tests::wait::until;
 
 use certificate::Certificate;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Echoes a number.
-#[request("echo", response = u32)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Echo {
-    /// What to echo.
-    pub value: u32,
-}
-
-/// Someone said something.
-#[event("said")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Said {
-    /// The words.
-    pub text: String,
-}
-
-/// Unused.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum EchoError {
-    /// Unused.
-    #[error(status = 500, message = "unused")]
-    Unused,
-}
-
-/// Echoes.
-#[contract(name = "echo", version = "1.0.0", error = EchoError, events(Said))]
-pub trait EchoService {
-    /// Echoes one number.
-    async fn echo(&self, req: Echo) -> Result<u32, EchoError>;
-}
-
-struct Echoer;
-
-impl EchoService for Echoer {
-    async fn echo(&self, req: Echo) -> Result<u32, EchoError> {
-        Ok(req.value)
-    }
-}
 
 type Heard = Arc<Mutex<Vec<String>>>;
 
@@ -88,7 +51,7 @@ async fn exercise(server: &messaging_runtime::RunningServer, heard: &Heard, clie
     let alice = connect().await;
     let calls = (0..50).map(|value| {
         let alice = alice.clone();
-        async move { alice.echo(Echo { value }).await }
+        async move { alice.echo(Echo::now(value)).await }
     });
     let answers = tokio::time::timeout(WAIT, futures_util::future::join_all(calls)).await;
     let answers: Vec<u32> = answers.expect("in time").into_iter().map(|a| a.expect("ok")).collect();
@@ -122,7 +85,7 @@ async fn wss_serves_what_ws_serves() {
     let by_name = server.address().replace("127.0.0.1", "localhost");
     let built = Client::builder().transport(WsTransport::new().tls(trusting)).connect(&by_name);
     let client = EchoServiceClient::from_client(built.await.expect("connects to localhost"));
-    assert_eq!(client.echo(Echo { value: 7 }).await.expect("answered"), 7);
+    assert_eq!(client.echo(Echo::now(7)).await.expect("answered"), 7);
     server.stop().await;
 }
 

@@ -6,55 +6,15 @@ use std::time::Duration;
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::{ClientId, TransportError};
+use messaging_tests::echo::{
+    Echo, EchoServiceClient, EchoServiceEvents, EchoServiceServer, Echoer, Said,
+};
 use messaging_tests::wait::until;
 
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Where the tests that run over both framings bind their server.
 const ADDRESSES: [&str; 2] = ["ws://127.0.0.1:0/echo", "tcp://127.0.0.1:0"];
-
-/// Echoes a number after a delay, so answers can overtake each other.
-#[request("echo", response = u32)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Echo {
-    /// What to echo.
-    pub value: u32,
-    /// How long to wait first.
-    pub delay_ms: u64,
-}
-
-/// A client said something.
-#[event("said")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Said {
-    /// The words.
-    pub text: String,
-}
-
-/// The echo service's errors.
-#[error_code]
-#[derive(Debug, Clone, PartialEq)]
-pub enum EchoError {
-    /// Never answered.
-    #[error(status = 503, message = "echo unavailable")]
-    Unavailable,
-}
-
-/// Echoes.
-#[contract(name = "echo", version = "1.0.0", error = EchoError, events(Said))]
-pub trait EchoService {
-    /// Echoes one number.
-    async fn echo(&self, req: Echo, cx: Context) -> Result<u32, EchoError>;
-}
-
-struct Echoer;
-
-impl EchoService for Echoer {
-    async fn echo(&self, req: Echo, _cx: Context) -> Result<u32, EchoError> {
-        tokio::time::sleep(Duration::from_millis(req.delay_ms)).await;
-        Ok(req.value)
-    }
-}
 
 type Heard = Arc<Mutex<Vec<(String, ClientId)>>>;
 
