@@ -2,6 +2,8 @@
 //! `ws://` and `tcp://`, `ws_tls.rs` over `wss://`). It echoes a number after an optional
 //! delay, so answers can overtake each other or be left waiting, and clients can emit `said`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use messaging_runtime::prelude::*;
@@ -47,12 +49,22 @@ pub trait EchoService {
     async fn echo(&self, req: Echo, cx: Context) -> Result<u32, EchoError>;
 }
 
-/// The echo service.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Echoer;
+/// The echo service; its clones share the count of echoes started.
+#[derive(Debug, Clone, Default)]
+pub struct Echoer {
+    started: Arc<AtomicUsize>,
+}
+
+impl Echoer {
+    /// How many echoes have started, for a test to wait until one is being served.
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+}
 
 impl EchoService for Echoer {
     async fn echo(&self, req: Echo, _cx: Context) -> Result<u32, EchoError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(req.delay_ms)).await;
         Ok(req.value)
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use messaging_runtime::prelude::*;
 use messaging_runtime::TransportError;
+use messaging_tests::wait::until_some;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -52,13 +53,8 @@ async fn stop_lets_requests_in_flight_finish_then_disconnects() {
         gate.started(1).await;
         let stopping = tokio::spawn(server.stop());
         // The server stops accepting at once, while the held request is still in flight.
-        let refused = tokio::time::timeout(WAIT, async {
-            while Client::connect(&address).await.is_ok() {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        })
-        .await;
-        assert!(refused.is_ok(), "{address}: no new client once stopping");
+        let refusing = format!("{address} refuses new clients once stopping");
+        until_some(&refusing, || async { Client::connect(&address).await.err() }).await;
         // Sent while stopping: never read, so it fails once the connection closes.
         let late = tokio::spawn({
             let client = client.clone();
@@ -123,16 +119,10 @@ async fn a_connection_over_the_maximum_is_refused_and_the_others_carry_on() {
     assert_eq!(b.ping(Ping { value: 2 }).await.expect("served"), 2);
     drop(b);
     clients(&server, 1).await;
-    let c = tokio::time::timeout(WAIT, async {
-        loop {
-            match Client::connect(server.address()).await {
-                Ok(c) => break HolderClient::from_client(c),
-                Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
-            }
-        }
+    let c = until_some("a place is free again", || async {
+        Client::connect(server.address()).await.ok().map(HolderClient::from_client)
     })
-    .await
-    .expect("a place is free again");
+    .await;
     assert_eq!(c.ping(Ping { value: 3 }).await.expect("served"), 3);
     server.stop().await;
 

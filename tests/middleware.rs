@@ -232,9 +232,12 @@ async fn tower_concurrency_limit_holds_and_load_shedding_answers_overloaded() {
     let service = Arc::new(Greeter1::default());
     let shedding = ServiceBuilder::new().load_shed().concurrency_limit(1);
     let (server, client) = serve("mw-shed", &service, |s| s.layer(shedding)).await;
-    let slow = client.greet(greet("first", 300));
+    let slow = client.greet(greet("first", 1_000));
     let fast = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        until("the first greeting holds the one slot", || {
+            service.running.load(Ordering::SeqCst) == 1
+        })
+        .await;
         client.greet(greet("second", 0)).await
     };
     let (slow, fast) = tokio::join!(slow.into_future(), fast);

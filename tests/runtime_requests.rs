@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use messaging_runtime::prelude::*;
 use messaging_runtime::{Backoff, ClientId, RunningServer, TransportError};
+use messaging_tests::wait::until_some;
 use tokio::sync::Notify;
 
 /// Bounds every wait in this file.
@@ -138,16 +139,11 @@ async fn echo(client: &ProbeServiceClient) -> Seen {
 
 /// Waits, bounded, until the server lists `count` clients, and returns their ids.
 async fn wait_for_clients(server: &RunningServer, count: usize) -> Vec<ClientId> {
-    let listed = tokio::time::timeout(WAIT, async {
-        loop {
-            let clients = server.clients();
-            if clients.len() == count {
-                return clients.into_iter().map(|c| c.id).collect::<Vec<_>>();
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    listed.await.expect("the client list reaches the expected count")
+    let listed = || async {
+        let clients = server.clients();
+        (clients.len() == count).then(|| clients.into_iter().map(|c| c.id).collect::<Vec<_>>())
+    };
+    until_some("the client list reaches the expected count", listed).await
 }
 
 #[tokio::test]
@@ -335,15 +331,10 @@ async fn binding_a_taken_name_is_address_in_use_until_the_server_stops() {
     assert_eq!(error, TransportError::AddressInUse("memory://rt-taken".into()));
     assert!(error.to_string().contains("already bound"), "{error}");
     server.stop().await;
-    let rebound = tokio::time::timeout(WAIT, async {
-        loop {
-            match Server::bind("memory://rt-taken").await {
-                Ok(server) => return server,
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    });
-    rebound.await.expect("the name is free again once the server has stopped");
+    until_some("the name is free again once the server has stopped", || async {
+        Server::bind("memory://rt-taken").await.ok()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use messaging_runtime::prelude::*;
 use messaging_runtime::transport::ws::WsTransport;
 use messaging_runtime::TransportError;
+use messaging_tests::wait::until_some;
 use pinger::{One, Ping, PingerClient, PingerServer};
 use raw::{exchange, upgrade_request, upgrade_status, ws_authority};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,16 +84,10 @@ async fn beyond_the_pending_cap_new_sockets_are_closed_at_once() {
     assert!(got.is_empty());
     drop(idle);
     // Once those sockets went away, their slots are free again.
-    let client = tokio::time::timeout(WAIT, async {
-        loop {
-            match PingerClient::connect(server.address()).await {
-                Ok(client) => return client,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
+    let client = until_some("a real client connects once the slots are free", || async {
+        PingerClient::connect(server.address()).await.ok()
     })
-    .await
-    .expect("a real client connects once the slots are free");
+    .await;
     assert_eq!(client.ping(Ping {}).await.expect("served"), 1);
     server.stop().await;
 }

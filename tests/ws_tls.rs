@@ -31,7 +31,7 @@ async fn echo_server(
     let server = Server::bind_with(transport, address)
         .await
         .expect("binds")
-        .serve(EchoServiceServer::new(Echoer))
+        .serve(EchoServiceServer::new(Echoer::default()))
         .on_event(move |said: Said, _cx: Context| {
             let sink = Arc::clone(&sink);
             async move { sink.lock().expect("not poisoned").push(said.text) }

@@ -18,14 +18,16 @@ const ADDRESSES: [&str; 2] = ["ws://127.0.0.1:0/echo", "tcp://127.0.0.1:0"];
 
 type Heard = Arc<Mutex<Vec<(String, ClientId)>>>;
 
-async fn echo_server(address: &str) -> (messaging_runtime::RunningServer, Heard) {
+/// An echo server on `address`: the server, what clients said, and its service.
+async fn echo_server(address: &str) -> (messaging_runtime::RunningServer, Heard, Echoer) {
     let heard: Heard = Arc::default();
+    let echoer = Echoer::default();
     let sink = Arc::clone(&heard);
     let server =
         Server::bind(address)
             .await
             .expect("binds an ephemeral port")
-            .serve(EchoServiceServer::new(Echoer))
+            .serve(EchoServiceServer::new(echoer.clone()))
             .on_event(move |said: Said, cx: Context| {
                 let sink = Arc::clone(&sink);
                 async move {
@@ -35,12 +37,12 @@ async fn echo_server(address: &str) -> (messaging_runtime::RunningServer, Heard)
             .start()
             .await
             .expect("starts");
-    (server, heard)
+    (server, heard, echoer)
 }
 
 #[tokio::test]
 async fn the_bound_address_has_the_real_port() {
-    let (server, _) = echo_server("ws://127.0.0.1:0/echo").await;
+    let (server, _, _) = echo_server("ws://127.0.0.1:0/echo").await;
     let address = server.address().to_owned();
     assert!(address.starts_with("ws://127.0.0.1:") && address.ends_with("/echo"), "{address}");
     assert!(!address.contains(":0/"), "port 0 is replaced by the bound port: {address}");
@@ -55,7 +57,7 @@ async fn many_requests_in_flight_are_answered_in_any_order_and_matched() {
 }
 
 async fn many_requests_in_flight_are_answered_in_any_order_and_matched_over(address: &str) {
-    let (server, _) = echo_server(address).await;
+    let (server, _, _) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     // Later requests finish first, so answers arrive in the reverse order of the requests.
     let calls = (0..20_u32).map(|value| {
@@ -84,13 +86,13 @@ async fn a_dropped_connection_fails_waiting_requests_at_once() {
 }
 
 async fn a_dropped_connection_fails_waiting_requests_at_once_over(address: &str) {
-    let (server, _) = echo_server(address).await;
+    let (server, _, echoer) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     let slow = {
         let client = client.clone();
         tokio::spawn(async move { client.echo(Echo { value: 1, delay_ms: 60_000 }).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until("the slow echo is being served", || echoer.started() == 1).await;
     server.stop().await;
     let outcome =
         tokio::time::timeout(WAIT, slow).await.expect("fails long before its 30 s timeout");
@@ -111,7 +113,7 @@ async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls() {
 }
 
 async fn closing_a_client_closes_its_socket_and_fails_its_waiting_calls_over(address: &str) {
-    let (server, _) = echo_server(address).await;
+    let (server, _, _) = echo_server(address).await;
     let client = EchoServiceClient::connect(server.address()).await.expect("connects");
     let slow = {
         let client = client.clone();
@@ -137,7 +139,7 @@ async fn events_flow_both_ways_and_to_one_client() {
 }
 
 async fn events_flow_both_ways_and_to_one_client_over(address: &str) {
-    let (server, heard) = echo_server(address).await;
+    let (server, heard, _) = echo_server(address).await;
     let alice = EchoServiceClient::connect(server.address()).await.expect("connects");
     let bob = EchoServiceClient::connect(server.address()).await.expect("connects");
     let (mut to_alice, mut to_bob) = (alice.said(), bob.said());
@@ -164,7 +166,7 @@ async fn next(stream: &mut messaging_runtime::EventStream<Said>) -> String {
 
 #[tokio::test]
 async fn connecting_to_nothing_and_binding_a_taken_port_fail_clearly() {
-    let (server, _) = echo_server("ws://127.0.0.1:0/echo").await;
+    let (server, _, _) = echo_server("ws://127.0.0.1:0/echo").await;
     let taken = server.address().trim_end_matches("/echo").to_owned() + "/again";
     let err = Server::bind(&taken).await.expect_err("the port is taken");
     assert_eq!(err, TransportError::AddressInUse(taken));
@@ -193,7 +195,7 @@ async fn a_broadcast_right_after_connect_reaches_the_new_client() {
 }
 
 async fn a_broadcast_right_after_connect_reaches_the_new_client_over(address: &str) {
-    let (server, _) = echo_server(address).await;
+    let (server, _, _) = echo_server(address).await;
     let events = EchoServiceEvents::new(server.broadcaster());
     for round in 0..10 {
         let client = EchoServiceClient::connect(server.address()).await.expect("connects");
