@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use messaging_runtime::client::{Backoff, Gather};
 use messaging_runtime::prelude::*;
 use messaging_runtime::RunningServer;
+use messaging_tests::wait::until_some;
 use serde_json::{json, Value};
 
 use contract::*;
@@ -187,12 +188,10 @@ async fn served_per_replica(raw: &async_nats::Client, replicas: usize) -> Vec<u6
 async fn until_served(raw: &async_nats::Client, more: u64) {
     let replicas = served_per_replica_now(raw).await;
     let target = replicas.iter().sum::<u64>() + more;
-    let reached = tokio::time::timeout(WAIT, async {
-        while served_per_replica_now(raw).await.iter().sum::<u64>() < target {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    assert!(reached.await.is_ok(), "the load did not get going");
+    until_some("the load gets going", || async {
+        (served_per_replica_now(raw).await.iter().sum::<u64>() >= target).then_some(())
+    })
+    .await;
 }
 
 /// The echo requests each replica that answers within 200 ms served.
@@ -269,12 +268,10 @@ async fn three_replicas_share_the_load_and_the_rest_take_over_when_one_goes() {
     );
     assert!(during.len() - failed.len() > 1500, "the others took over: {} failed", failed.len());
     // As a crashed process's connection closes, the dropped replica's subscriptions go.
-    let gone = tokio::time::timeout(WAIT, async {
-        while served_per_replica_now(&raw).await.len() > 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
-    assert!(gone.await.is_ok(), "the crashed replica left the broker");
+    until_some("the crashed replica left the broker", || async {
+        (served_per_replica_now(&raw).await.len() <= 1).then_some(())
+    })
+    .await;
     let after = load(&clients, 400).await;
     let failed: Vec<_> = after.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failed.is_empty(), "the remaining replica serves everything: {failed:?}");
