@@ -53,6 +53,10 @@ enum Repr {
     /// The data of a response frame, not read yet: `frame[start..]` up to the frame's last
     /// `}` when the data is the frame's last field (as this library's servers write it);
     /// otherwise the frame's `data` field, found by reading the whole frame.
+    #[cfg_attr(
+        not(feature = "ws"),
+        allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
+    )]
     Response { frame: Box<str>, start: usize },
 }
 
@@ -99,6 +103,10 @@ impl Payload {
     /// only by the decode into the caller's type: `start` is where the data begins when it
     /// is the frame's last field, as this library's servers write it. When it is not (a peer
     /// that writes more fields after it), the decode finds it by reading the whole frame.
+    #[cfg_attr(
+        not(feature = "ws"),
+        allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
+    )]
     pub(crate) fn response_data(frame: impl Into<Box<str>>, start: usize) -> Self {
         Self(Repr::Response { frame: frame.into(), start })
     }
