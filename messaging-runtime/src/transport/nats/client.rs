@@ -29,6 +29,9 @@ use crate::wire::{codes, WireError};
 /// The calls waiting for their reply, by the id the client gave them.
 type Calls = Arc<Mutex<HashMap<u64, AbortHandle>>>;
 
+/// How many request subjects a link keeps made (see [`Link::request_subject`]).
+const MAX_CACHED_SUBJECTS: usize = 256;
+
 /// What the client's task needs.
 struct Link {
     broker: async_nats::Client,
@@ -36,6 +39,9 @@ struct Link {
     id: String,
     subjects: Subjects,
     calls: Calls,
+    /// Each request's subject, made once rather than formatted for every request (at most
+    /// [`MAX_CACHED_SUBJECTS`]: a contract has a handful of requests).
+    request_subjects: Mutex<HashMap<String, async_nats::Subject>>,
 }
 
 /// Subscribes to the contract's events and the client's own, then hands back the link.
@@ -62,7 +68,14 @@ pub(super) async fn start(
     ));
     let (outbound, inbound) = mpsc::unbounded_channel();
     let client_id = Some(id.clone());
-    let link = Link { broker, contract: contract.to_owned(), id, subjects, calls: Arc::default() };
+    let link = Link {
+        broker,
+        contract: contract.to_owned(),
+        id,
+        subjects,
+        calls: Arc::default(),
+        request_subjects: Mutex::default(),
+    };
     tokio::spawn(async move {
         tokio::select! {
             () = link.send(inbound) => {}
@@ -168,7 +181,8 @@ impl Link {
     ) -> Result<(HeaderMap, Vec<u8>), WireError> {
         let mut headers = self.headers();
         headers.insert(REQUEST_ID, id.to_string());
-        let mut body = Vec::new();
+        // Most requests are small: one allocation, rather than growing from empty.
+        let mut body = Vec::with_capacity(256);
         headers::write_context(&mut headers, context)?;
         payload.write_json(&mut body).map_err(|e| {
             let message = format!("request `{name}` could not be encoded: {e}");
@@ -188,7 +202,7 @@ impl Link {
                 return None;
             }
         };
-        let subject = self.subjects.request(&self.contract, &name);
+        let subject = self.request_subject(&name);
         let (handle, registration) = AbortHandle::new_pair();
         self.calls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, handle);
         let (broker, calls) = (self.broker.clone(), Arc::clone(&self.calls));
@@ -203,6 +217,19 @@ impl Link {
             }
         };
         Some(Abortable::new(call, registration))
+    }
+
+    /// The subject of request `name`.
+    fn request_subject(&self, name: &str) -> async_nats::Subject {
+        let mut subjects = self.request_subjects.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(subject) = subjects.get(name) {
+            return subject.clone();
+        }
+        let subject = async_nats::Subject::from(self.subjects.request(&self.contract, name));
+        if subjects.len() < MAX_CACHED_SUBJECTS {
+            subjects.insert(name.to_owned(), subject.clone());
+        }
+        subject
     }
 
     /// Publishes the request once to every replica (the `_all` subject) and hands each

@@ -27,20 +27,37 @@ use async_nats::HeaderMap;
 use crate::context::{Auth, MessageContext};
 use crate::wire::{codes, WireError};
 
-pub(crate) const CLIENT: HeaderName = HeaderName::from_static("Mb-Client");
-pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("Mb-Request-Id");
-const MESSAGE_ID: HeaderName = HeaderName::from_static("Mb-Message-Id");
-const TIMESTAMP: HeaderName = HeaderName::from_static("Mb-Timestamp");
-const SOURCE: HeaderName = HeaderName::from_static("Mb-Source");
-const TARGET: HeaderName = HeaderName::from_static("Mb-Target");
-const TRACE_ID: HeaderName = HeaderName::from_static("Mb-Trace-Id");
-const SPAN_ID: HeaderName = HeaderName::from_static("Mb-Span-Id");
-const PARENT_SPAN_ID: HeaderName = HeaderName::from_static("Mb-Parent-Span-Id");
-const DEADLINE_MS: HeaderName = HeaderName::from_static("Mb-Deadline-Ms");
-const AUTH_TOKEN: HeaderName = HeaderName::from_static("Mb-Auth-Token");
+/// The headers' names, as text: what [`Known::of`] matches on.
+mod names {
+    pub(super) const CLIENT: &str = "Mb-Client";
+    pub(super) const REQUEST_ID: &str = "Mb-Request-Id";
+    pub(super) const MESSAGE_ID: &str = "Mb-Message-Id";
+    pub(super) const TIMESTAMP: &str = "Mb-Timestamp";
+    pub(super) const SOURCE: &str = "Mb-Source";
+    pub(super) const TARGET: &str = "Mb-Target";
+    pub(super) const TRACE_ID: &str = "Mb-Trace-Id";
+    pub(super) const SPAN_ID: &str = "Mb-Span-Id";
+    pub(super) const PARENT_SPAN_ID: &str = "Mb-Parent-Span-Id";
+    pub(super) const DEADLINE_MS: &str = "Mb-Deadline-Ms";
+    pub(super) const AUTH_TOKEN: &str = "Mb-Auth-Token";
+    pub(super) const AUTH_FORWARDED: &str = "Mb-Auth-Forwarded";
+    pub(super) const METADATA: &str = "Mb-Metadata";
+}
+
+pub(crate) const CLIENT: HeaderName = HeaderName::from_static(names::CLIENT);
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static(names::REQUEST_ID);
+const MESSAGE_ID: HeaderName = HeaderName::from_static(names::MESSAGE_ID);
+const TIMESTAMP: HeaderName = HeaderName::from_static(names::TIMESTAMP);
+const SOURCE: HeaderName = HeaderName::from_static(names::SOURCE);
+const TARGET: HeaderName = HeaderName::from_static(names::TARGET);
+const TRACE_ID: HeaderName = HeaderName::from_static(names::TRACE_ID);
+const SPAN_ID: HeaderName = HeaderName::from_static(names::SPAN_ID);
+const PARENT_SPAN_ID: HeaderName = HeaderName::from_static(names::PARENT_SPAN_ID);
+const DEADLINE_MS: HeaderName = HeaderName::from_static(names::DEADLINE_MS);
+const AUTH_TOKEN: HeaderName = HeaderName::from_static(names::AUTH_TOKEN);
 /// `true` when the token is a caller's, passed on by a service (`auth.forwarded`).
-const AUTH_FORWARDED: HeaderName = HeaderName::from_static("Mb-Auth-Forwarded");
-const METADATA: HeaderName = HeaderName::from_static("Mb-Metadata");
+const AUTH_FORWARDED: HeaderName = HeaderName::from_static(names::AUTH_FORWARDED);
+const METADATA: HeaderName = HeaderName::from_static(names::METADATA);
 /// ADR-32's error headers: the error's message and its status.
 pub(crate) const SERVICE_ERROR: HeaderName = HeaderName::from_static("Nats-Service-Error");
 pub(crate) const SERVICE_ERROR_CODE: HeaderName =
@@ -110,37 +127,98 @@ fn insert_text(
     Ok(())
 }
 
+/// The values of the headers this library reads, found in one pass over a message's
+/// headers: a lookup per header hashes its name, which was a dozen hashes per request.
+/// Each is the header's first value, as [`HeaderMap::get`] gives it.
+#[derive(Debug, Default)]
+pub(crate) struct Known<'a> {
+    /// `Mb-Client`.
+    pub(crate) client: Option<&'a str>,
+    /// `Mb-Request-Id`.
+    pub(crate) request_id: Option<&'a str>,
+    message_id: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    source: Option<&'a str>,
+    target: Option<&'a str>,
+    trace_id: Option<&'a str>,
+    span_id: Option<&'a str>,
+    parent_span_id: Option<&'a str>,
+    deadline_ms: Option<&'a str>,
+    auth_token: Option<&'a str>,
+    auth_forwarded: Option<&'a str>,
+    metadata: Option<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    /// The known headers of a message (none when it has no headers).
+    pub(crate) fn of(headers: Option<&'a HeaderMap>) -> Self {
+        let mut known = Self::default();
+        for (name, values) in headers.into_iter().flat_map(HeaderMap::iter) {
+            let Some(value) = values.first().map(|v| v.as_str()) else { continue };
+            let name: &str = name.as_ref();
+            let slot = match name {
+                names::CLIENT => &mut known.client,
+                names::REQUEST_ID => &mut known.request_id,
+                names::MESSAGE_ID => &mut known.message_id,
+                names::TIMESTAMP => &mut known.timestamp,
+                names::SOURCE => &mut known.source,
+                names::TARGET => &mut known.target,
+                names::TRACE_ID => &mut known.trace_id,
+                names::SPAN_ID => &mut known.span_id,
+                names::PARENT_SPAN_ID => &mut known.parent_span_id,
+                names::DEADLINE_MS => &mut known.deadline_ms,
+                names::AUTH_TOKEN => &mut known.auth_token,
+                names::AUTH_FORWARDED => &mut known.auth_forwarded,
+                names::METADATA => &mut known.metadata,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        known
+    }
+
+    /// The message context these headers carry.
+    ///
+    /// # Errors
+    /// `BAD_MESSAGE` naming the header when one holds a value of the wrong form.
+    pub(crate) fn context(&self) -> Result<MessageContext, WireError> {
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        let mut context = MessageContext {
+            id: text(self.message_id),
+            source: text(self.source),
+            target: text(self.target),
+            trace_id: text(self.trace_id),
+            span_id: text(self.span_id),
+            parent_span_id: text(self.parent_span_id),
+            ..MessageContext::default()
+        };
+        if let Some(token) = self.auth_token {
+            // Any value but `false` counts as forwarded: refusing by mistake is the safe side.
+            let forwarded = self.auth_forwarded.is_some_and(|v| v != "false");
+            let token = Some(token.to_owned());
+            context.auth = Some(Box::new(Auth { token, actor: None, forwarded }));
+        }
+        if let Some(value) = self.timestamp {
+            context.timestamp = Some(number(TIMESTAMP, value)?);
+        }
+        if let Some(value) = self.deadline_ms {
+            let left = Duration::from_millis(number(DEADLINE_MS, value)?);
+            context.deadline = Instant::now().checked_add(left);
+        }
+        if let Some(value) = self.metadata {
+            context.metadata = serde_json::from_str(value)
+                .map_err(|e| bad_header(METADATA, &format!("{e}; expected one JSON object")))?;
+        }
+        Ok(context)
+    }
+}
+
 /// Reads the context out of `headers` (`None`: an empty context).
 ///
 /// # Errors
 /// `BAD_MESSAGE` naming the header when one holds a value of the wrong form.
 pub(crate) fn read_context(headers: Option<&HeaderMap>) -> Result<MessageContext, WireError> {
-    let mut context = MessageContext::default();
-    let Some(headers) = headers else { return Ok(context) };
-    let text = |name: HeaderName| headers.get(name).map(|v| v.as_str().to_owned());
-    context.id = text(MESSAGE_ID);
-    context.source = text(SOURCE);
-    context.target = text(TARGET);
-    context.trace_id = text(TRACE_ID);
-    context.span_id = text(SPAN_ID);
-    context.parent_span_id = text(PARENT_SPAN_ID);
-    if let Some(token) = text(AUTH_TOKEN) {
-        // Any value but `false` counts as forwarded: refusing by mistake is the safe side.
-        let forwarded = headers.get(AUTH_FORWARDED).is_some_and(|v| v.as_str() != "false");
-        context.auth = Some(Box::new(Auth { token: Some(token), actor: None, forwarded }));
-    }
-    if let Some(value) = headers.get(TIMESTAMP) {
-        context.timestamp = Some(number(TIMESTAMP, value.as_str())?);
-    }
-    if let Some(value) = headers.get(DEADLINE_MS) {
-        let left = Duration::from_millis(number(DEADLINE_MS, value.as_str())?);
-        context.deadline = Instant::now().checked_add(left);
-    }
-    if let Some(value) = headers.get(METADATA) {
-        context.metadata = serde_json::from_str(value.as_str())
-            .map_err(|e| bad_header(METADATA, &format!("{e}; expected one JSON object")))?;
-    }
-    Ok(context)
+    Known::of(headers).context()
 }
 
 fn number(header: HeaderName, value: &str) -> Result<u64, WireError> {

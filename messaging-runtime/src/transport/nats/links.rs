@@ -93,16 +93,13 @@ impl Links {
         };
         let (reply, answer) = oneshot::channel();
         let frame = RequestFrame { id, name: Cow::Owned(name), payload, context, reply };
-        let Some(link) = self.deliver(&client, Inbound::Request(Box::new(frame))) else {
+        let (handle, registration) = AbortHandle::new_pair();
+        // A request the client numbered can be cancelled by that number.
+        let call = (id != 0).then_some((id, handle));
+        let Some(link) = self.deliver(&client, Inbound::Request(Box::new(frame)), call) else {
             let error = unavailable("the server is not accepting requests");
             return self.refusal(reply_to, error, endpoint, started);
         };
-        let (handle, registration) = AbortHandle::new_pair();
-        if id != 0 {
-            if let Some(entry) = self.lock().get_mut(&client) {
-                entry.calls.insert(id, handle);
-            }
-        }
         let me = Arc::clone(self);
         let wait = async move {
             let reply = match answer.await {
@@ -133,7 +130,7 @@ impl Links {
     pub(super) fn on_emit(self: &Arc<Self>, message: &Message) {
         let Some(client) = client_of(message) else { return };
         if let Some(event) = super::client::event_frame(message) {
-            self.deliver(&client, Inbound::Event(Box::new(event)));
+            self.deliver(&client, Inbound::Event(Box::new(event)), None);
         }
     }
 
@@ -169,26 +166,40 @@ impl Links {
     }
 
     /// Sends `frame` on `client`'s link, making the link first if there is none (or the
-    /// server closed it). `None` when the server is gone.
-    fn deliver(self: &Arc<Self>, client: &str, frame: Inbound) -> Option<EventSender> {
+    /// server closed it), and records `call` (a request's number and what cancels it) on the
+    /// link, under the same lock. `None` when the server is gone.
+    fn deliver(
+        self: &Arc<Self>,
+        client: &str,
+        frame: Inbound,
+        call: Option<(u64, AbortHandle)>,
+    ) -> Option<EventSender> {
         let mut links = self.lock();
         if let Some(link) = links.get_mut(client) {
             link.last_seen = Instant::now();
             match link.inbound.send(frame) {
-                Ok(()) => return Some(link.outbound.clone()),
+                Ok(()) => {
+                    link.calls.extend(call);
+                    return Some(link.outbound.clone());
+                }
                 Err(mpsc::error::SendError(frame)) => {
                     links.remove(client);
                     drop(links);
-                    return self.open(client, frame);
+                    return self.open(client, frame, call);
                 }
             }
         }
         drop(links);
-        self.open(client, frame)
+        self.open(client, frame, call)
     }
 
     /// Registers a new link for `client` with the server and sends it `frame`.
-    fn open(self: &Arc<Self>, client: &str, frame: Inbound) -> Option<EventSender> {
+    fn open(
+        self: &Arc<Self>,
+        client: &str,
+        frame: Inbound,
+        call: Option<(u64, AbortHandle)>,
+    ) -> Option<EventSender> {
         let (inbound, server_inbound) = mpsc::unbounded_channel();
         let (outbound, mut events) = event_queue();
         let link = ServerLink {
@@ -213,7 +224,7 @@ impl Links {
         let entry = Link {
             inbound,
             outbound: outbound.clone(),
-            calls: HashMap::new(),
+            calls: call.into_iter().collect(),
             last_seen: Instant::now(),
         };
         self.lock().insert(client.to_owned(), entry);
@@ -242,7 +253,7 @@ impl Links {
 
     /// Publishes `reply` to `to` and counts it in the endpoint's statistics.
     async fn respond(&self, to: Subject, reply: Reply, endpoint: &Endpoint, started: Instant) {
-        let mut body = Vec::new();
+        let mut body = endpoint.reply_buffer();
         let reply = reply.and_then(|payload| {
             payload.write_json(&mut body).map_err(|e| {
                 let message =
@@ -250,6 +261,7 @@ impl Links {
                 WireError::new(codes::INTERNAL_ERROR, 500, message)
             })
         });
+        endpoint.saw_reply(body.len());
         endpoint.record(started.elapsed(), reply.as_ref().err());
         let published = match reply {
             Ok(()) => self.broker.publish(to, body.into()).await,
@@ -282,13 +294,14 @@ impl Drop for Links {
 type RequestParts = (String, u64, String, Payload, crate::context::MessageContext);
 
 fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError> {
-    let client = client_of(message).ok_or_else(|| {
+    let known = headers::Known::of(message.headers.as_ref());
+    let client = client_named(known.client).ok_or_else(|| {
         let reason = "expected a subject token (no `.`, `*`, `>` or whitespace)";
         WireError::new(codes::BAD_MESSAGE, 400, format!("header `{CLIENT}` is malformed: {reason}"))
     })?;
-    let id = match message.headers.as_ref().and_then(|h| h.get(REQUEST_ID)) {
-        Some(id) => id.as_str().trim().parse::<u64>().map_err(|_| {
-            let reason = format!("`{}` is not a whole number", id.as_str());
+    let id = match known.request_id {
+        Some(id) => id.trim().parse::<u64>().map_err(|_| {
+            let reason = format!("`{id}` is not a whole number");
             WireError::new(
                 codes::BAD_MESSAGE,
                 400,
@@ -297,7 +310,7 @@ fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError
         })?,
         None => 0,
     };
-    let context = headers::read_context(message.headers.as_ref())?;
+    let context = known.context()?;
     // `nats req subject ""` sends nothing: the request then has no payload.
     let body: &[u8] = if message.payload.is_empty() { b"null" } else { &message.payload };
     let payload = serde_json::from_slice::<Box<RawValue>>(body).map_err(|e| {
@@ -310,9 +323,15 @@ fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError
 
 /// The client a message names; `None` when the header is not a valid subject token.
 fn client_of(message: &Message) -> Option<String> {
-    match message.headers.as_ref().and_then(|h| h.get(CLIENT)) {
+    client_named(headers::Known::of(message.headers.as_ref()).client)
+}
+
+/// The client named by an `Mb-Client` header (or the anonymous one, without it); `None` when
+/// the header is not a valid subject token.
+fn client_named(header: Option<&str>) -> Option<String> {
+    match header {
         None => Some(ANONYMOUS.to_owned()),
-        Some(id) => check_token("client id", id.as_str()).ok().map(|()| id.as_str().to_owned()),
+        Some(id) => check_token("client id", id).ok().map(|()| id.to_owned()),
     }
 }
 
