@@ -4,13 +4,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_nats::client::RequestErrorKind;
+use async_nats::client::PublishErrorKind;
 use async_nats::{HeaderMap, Message};
 use futures_util::future::{AbortHandle, Abortable};
-use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, Notify};
@@ -42,6 +40,19 @@ struct Link {
     /// Each request's subject, made once rather than formatted for every request (at most
     /// [`MAX_CACHED_SUBJECTS`]: a contract has a handful of requests).
     request_subjects: Mutex<HashMap<String, async_nats::Subject>>,
+    /// The subject prefix of this link's replies: request `n` is answered on `{inbox}.{n}`.
+    inbox: String,
+}
+
+/// How many requests may wait on a link before those whose caller is gone are dropped.
+const PRUNE_WAITING: usize = 1024;
+
+/// A request sent and not answered yet: where its answer goes, and what names it in an
+/// error.
+struct Waiting {
+    reply: tokio::sync::oneshot::Sender<Reply>,
+    name: Cow<'static, str>,
+    subject: async_nats::Subject,
 }
 
 /// Subscribes to the contract's events and the client's own, then hands back the link.
@@ -57,6 +68,9 @@ pub(super) async fn start(
     let io = |e: &dyn std::fmt::Display| TransportError::Io(format!("nats subscribe: {e}"));
     let broadcasts = broker.subscribe(subjects.events_of(contract)).await.map_err(|e| io(&e))?;
     let own = broker.subscribe(subjects.client_inbox(&id)).await.map_err(|e| io(&e))?;
+    // Every reply comes back on one subscription, to `{inbox}.{request id}`.
+    let inbox = broker.new_inbox();
+    let replies = broker.subscribe(format!("{inbox}.*")).await.map_err(|e| io(&e))?;
     // The broker knows the subscriptions once this returns: no event published after
     // `connect` returns is missed.
     super::sync_with_broker(&broker).await?;
@@ -75,10 +89,11 @@ pub(super) async fn start(
         subjects,
         calls: Arc::default(),
         request_subjects: Mutex::default(),
+        inbox,
     };
     tokio::spawn(async move {
         tokio::select! {
-            () = link.send(inbound) => {}
+            () = link.send(inbound, replies) => {}
             () = lost.notified() => {
                 tracing::debug!(contract = %link.contract, "the NATS connection dropped: closing the link");
                 link.abort_calls();
@@ -131,26 +146,47 @@ pub(super) fn event_frame(message: &Message) -> Option<EventFrame> {
 }
 
 impl Link {
-    /// Sends what the client hands over until it closes; then says goodbye to the servers.
-    async fn send(&self, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
-        // The calls waiting for their reply, polled here beside the next frames rather than
-        // each on a task of its own: a reply reaches its caller with one task hop fewer.
-        let mut waiting = FuturesUnordered::new();
+    /// Sends what the client hands over until it closes, and hands each reply to its caller;
+    /// then says goodbye to the servers.
+    ///
+    /// The requests in flight wait here, by number, and their replies arrive on the link's
+    /// one reply subscription: no task, timer or broker-side inbox per request. (The
+    /// caller's own deadline ends a call that gets no reply.)
+    async fn send(
+        &self,
+        mut inbound: mpsc::UnboundedReceiver<Inbound>,
+        mut replies: async_nats::Subscriber,
+    ) {
+        let mut waiting: HashMap<u64, Waiting> = HashMap::new();
+        // When to drop the entries of callers that stopped waiting without a word (a caller
+        // always cancels, but nothing here relies on it to stay bounded).
+        let mut prune_at = PRUNE_WAITING;
         loop {
             let frame = tokio::select! {
                 biased;
-                Some(_) = waiting.next(), if !waiting.is_empty() => continue,
+                Some(message) = replies.next() => {
+                    deliver(&mut waiting, message);
+                    continue;
+                }
                 frame = inbound.recv() => frame,
             };
             let Some(frame) = frame else { break };
             match frame {
                 Inbound::Request(request) => {
-                    if let Some(call) = self.request(*request) {
-                        waiting.push(call);
+                    self.request(*request, &mut waiting).await;
+                    if waiting.len() >= prune_at {
+                        waiting.retain(|_, call| !call.reply.is_closed());
+                        prune_at = (waiting.len() * 2).max(PRUNE_WAITING);
                     }
                 }
                 Inbound::Event(event) => self.emit(*event).await,
-                Inbound::Cancel(id) => self.cancel(id).await,
+                Inbound::Cancel(id) => {
+                    if waiting.remove(&id).is_some() {
+                        self.cancel(id).await;
+                    } else {
+                        self.cancel_gather(id).await;
+                    }
+                }
                 Inbound::Gather(gather) => self.gather(*gather).await,
             }
         }
@@ -191,32 +227,38 @@ impl Link {
         Ok((headers, body))
     }
 
-    /// Sends a request; what waits for its reply and hands it to the caller, unless it
-    /// could not be sent.
-    fn request(&self, request: RequestFrame) -> Option<Abortable<impl Future<Output = ()>>> {
+    /// Publishes a request, replied to at `{inbox}.{id}`, and records it as waiting; a
+    /// request that cannot be sent is answered at once.
+    async fn request(&self, request: RequestFrame, waiting: &mut HashMap<u64, Waiting>) {
         let RequestFrame { id, name, payload, context, reply } = request;
         let (headers, body) = match self.encode(id, &name, &payload, &context) {
             Ok(encoded) => encoded,
             Err(error) => {
                 let _ = reply.send(Err(error));
-                return None;
+                return;
             }
         };
         let subject = self.request_subject(&name);
-        let (handle, registration) = AbortHandle::new_pair();
-        self.calls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, handle);
-        let (broker, calls) = (self.broker.clone(), Arc::clone(&self.calls));
-        let call = async move {
-            let message = async_nats::Request::new().payload(body.into()).headers(headers);
-            let outcome = broker.send_request(subject.clone(), message.timeout(None)).await;
-            calls.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-            match answer(outcome, &name, &subject) {
-                Some(answer) => drop(reply.send(answer)),
-                // Dropping the reply channel reports the connection as lost.
-                None => drop(reply),
+        let reply_to = format!("{}.{id}", self.inbox);
+        let published = self
+            .broker
+            .publish_with_reply_and_headers(subject.clone(), reply_to, headers, body.into())
+            .await;
+        match published {
+            Ok(()) => {
+                waiting.insert(id, Waiting { reply, name, subject });
             }
-        };
-        Some(Abortable::new(call, registration))
+            Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                let message =
+                    format!("request `{name}` is larger than the NATS server accepts: {e}");
+                let _ = reply.send(Err(WireError::new(codes::BAD_MESSAGE, 413, message)));
+            }
+            Err(e) => {
+                // Dropping the reply channel reports the connection as lost.
+                tracing::debug!(request = %name, error = %e, "nats request failed");
+                drop(reply);
+            }
+        }
     }
 
     /// The subject of request `name`.
@@ -276,7 +318,7 @@ impl Link {
                     let _ = replies.send(Err(no_responders(&name, &subject)));
                     break;
                 }
-                if let Some(reply) = answer(Ok(message), &name, &subject) {
+                if let Some(reply) = answer(message, &name) {
                     if replies.send(reply).is_err() {
                         break;
                     }
@@ -303,15 +345,41 @@ impl Link {
         }
     }
 
-    /// The caller stopped waiting: stop waiting here too, and tell the serving replica.
+    /// The caller of request `id` stopped waiting (it waits here no more): tell the serving
+    /// replica.
     async fn cancel(&self, id: u64) {
-        let call = self.calls.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-        let Some(call) = call else { return };
-        call.abort();
         let mut headers = self.headers();
         headers.insert(REQUEST_ID, id.to_string());
         let subject = self.subjects.cancel(&self.id);
         let _ = self.broker.publish_with_headers(subject, headers, "".into()).await;
+    }
+
+    /// The caller of gathered request `id` stopped collecting: stop collecting here too, and
+    /// tell the replicas.
+    async fn cancel_gather(&self, id: u64) {
+        let call = self.calls.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        let Some(call) = call else { return };
+        call.abort();
+        self.cancel(id).await;
+    }
+}
+
+/// Hands a reply to the request it answers (named by the last token of its subject); a
+/// reply to a request no longer waited for is dropped.
+fn deliver(waiting: &mut HashMap<u64, Waiting>, message: Message) {
+    let id = Subjects::last_token(message.subject.as_str()).parse::<u64>();
+    let Some(Waiting { reply, name, subject }) = id.ok().and_then(|id| waiting.remove(&id)) else {
+        tracing::debug!(subject = %message.subject, "a reply to no request waiting: dropped");
+        return;
+    };
+    if message.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+        let _ = reply.send(Err(no_responders(&name, &subject)));
+        return;
+    }
+    match answer(message, &name) {
+        Some(answer) => drop(reply.send(answer)),
+        // Dropping the reply channel reports the connection as lost.
+        None => drop(reply),
     }
 }
 
@@ -321,27 +389,9 @@ fn no_responders(name: &str, subject: &str) -> WireError {
     WireError::new(codes::NO_RESPONDERS, 503, message)
 }
 
-/// What a NATS request came back with, as the client's reply; `None` when the broker
-/// connection failed under it (the call then reports the connection as lost).
-fn answer(
-    outcome: Result<Message, async_nats::RequestError>,
-    name: &str,
-    subject: &str,
-) -> Option<Reply> {
-    let message = match outcome {
-        Ok(message) => message,
-        Err(e) if e.kind() == RequestErrorKind::NoResponders => {
-            return Some(Err(no_responders(name, subject)));
-        }
-        Err(e) if e.kind() == RequestErrorKind::MaxPayloadExceeded => {
-            let message = format!("request `{name}` is larger than the NATS server accepts: {e}");
-            return Some(Err(WireError::new(codes::BAD_MESSAGE, 413, message)));
-        }
-        Err(e) => {
-            tracing::debug!(request = name, error = %e, "nats request failed");
-            return None;
-        }
-    };
+/// What a reply message says, as the client's reply; `None` when it says the server went
+/// away before answering (the call then reports the connection as lost).
+fn answer(message: Message, name: &str) -> Option<Reply> {
     if let Some(error) = headers::read_error(message.headers.as_ref(), &message.payload) {
         if error.code == codes::UNAVAILABLE {
             tracing::debug!(request = name, error = %error.message, "the server went away");
