@@ -8,6 +8,11 @@
 
 #[cfg(feature = "ws")]
 mod engine;
+#[cfg_attr(
+    not(any(feature = "ws", feature = "nats")),
+    allow(dead_code, reason = "only the socket and broker transports have connection tasks")
+)]
+mod fair;
 pub mod memory;
 #[cfg(feature = "nats")]
 pub mod nats;

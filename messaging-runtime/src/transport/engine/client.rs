@@ -34,7 +34,8 @@ const SLOW_CONSUMER: &str = "slow consumer: the client's event backlog is full";
 pub(crate) fn start<S: FrameSocket>(socket: S, options: ConnectionOptions) -> ClientLink {
     let (outbound, requests) = mpsc::unbounded_channel();
     let (event_sink, events) = event_queue();
-    tokio::spawn(drive(socket, requests, event_sink, options));
+    // Outside tokio's cooperative budget: the loops take their own turns (see `crate::transport::fair`).
+    tokio::spawn(crate::transport::fair::fair(drive(socket, requests, event_sink, options)));
     ClientLink { outbound, events, client_id: None }
 }
 
@@ -119,8 +120,9 @@ async fn read_side<S: FrameSocket>(
     // Whether anything came from the server since the last heartbeat.
     let mut heard = true;
     loop {
-        // Frames that arrive faster than they are handled must not starve the write side.
-        tokio::task::consume_budget().await;
+        // Frames that arrive faster than they are handled must not starve the write side,
+        // or other tasks.
+        crate::transport::fair::turn().await;
         tokio::select! {
             biased;
             message = stream.next() => {

@@ -36,6 +36,8 @@ pub(super) async fn write_side<S: FrameSocket>(
     write_timeout: Duration,
 ) -> ClientEnd {
     loop {
+        // Callers that send without pause must not keep other tasks from their turn.
+        crate::transport::fair::turn().await;
         let first = tokio::select! {
             biased;
             frame = requests.recv() => match frame {

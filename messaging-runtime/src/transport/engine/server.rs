@@ -77,15 +77,18 @@ pub(crate) async fn serve_socket<S: FrameSocket>(
     let (mut sink, mut stream) = ws.split();
     let outbox = Outbox::new(MAX_QUEUED_ANSWERS);
     // The read side first: the answers it queues are then written in the same turn.
-    let end = tokio::select! {
-        biased;
-        end = read_side(&mut stream, &inbound, &outbox, options.heartbeat) => end,
-        end = super::server_write::write_side(&mut sink, &mut events, &outbox, options.write_timeout) => end,
-        reason = signal.wait() => {
-            tracing::info!(%reason, "closing a connection");
-            End::Close(Some(close_frame(reason)))
+    // Outside tokio's cooperative budget: the loops take their own turns (see `crate::transport::fair`).
+    let end = crate::transport::fair::fair(async {
+        tokio::select! {
+            biased;
+            end = read_side(&mut stream, &inbound, &outbox, options.heartbeat) => end,
+            end = super::server_write::write_side(&mut sink, &mut events, &outbox, options.write_timeout) => end,
+            reason = signal.wait() => {
+                tracing::info!(%reason, "closing a connection");
+                End::Close(Some(close_frame(reason)))
+            }
         }
-    };
+    }).await;
     let Ok(mut ws) = sink.reunite(stream) else { return };
     let end = match end {
         // The server let go of the connection: say why, if it said.
@@ -151,8 +154,8 @@ async fn read_side<S: FrameSocket>(
     let mut heard = true;
     loop {
         // A peer whose frames arrive faster than they are handled must not keep the write
-        // side (polled beside this one, in the same task) from its turn.
-        tokio::task::consume_budget().await;
+        // side (polled beside this one, in the same task), or other tasks, from their turn.
+        crate::transport::fair::turn().await;
         if letting_go && replies.len() == 1 {
             // Closing the outbox tells the write side that nothing more comes.
             outbox.close();

@@ -35,6 +35,8 @@ pub(super) async fn write_side<S: FrameSocket>(
     // Whether the server let go of the connection: the answers still come.
     let mut events_over = false;
     loop {
+        // Events published without pause must not keep other tasks from their turn.
+        crate::transport::fair::turn().await;
         let first = tokio::select! {
             biased;
             event = events.recv(), if !events_over => match event {

@@ -93,7 +93,9 @@ pub(super) async fn start(
     };
     tokio::spawn(async move {
         tokio::select! {
-            () = link.send(inbound, replies) => {}
+            // Outside tokio's cooperative budget, taking turns of its own (see
+            // `transport::fair`).
+            () = crate::transport::fair::fair(link.send(inbound, replies)) => {}
             () = lost.notified() => {
                 tracing::debug!(contract = %link.contract, "the NATS connection dropped: closing the link");
                 link.abort_calls();
@@ -162,6 +164,7 @@ impl Link {
         // always cancels, but nothing here relies on it to stay bounded).
         let mut prune_at = PRUNE_WAITING;
         loop {
+            crate::transport::fair::turn().await;
             let frame = tokio::select! {
                 biased;
                 Some(message) = replies.next() => {

@@ -171,21 +171,26 @@ async fn each_request<F>(
     F: FnMut(Message) -> Answering,
 {
     let mut answering = Answers::default();
-    let drain = loop {
-        tokio::select! {
-            biased;
-            Some(()) = answering.0.next(), if !answering.0.is_empty() => {}
-            message = subscription.next() => match message {
-                Some(message) => answering.0.push(handle(message)),
-                None => break false,
-            },
-            changed = closing.changed() => {
-                if changed.is_err() || *closing.borrow_and_update() {
-                    break true;
+    // Outside tokio's cooperative budget, taking turns of its own (see `transport::fair`).
+    let drain = crate::transport::fair::fair(async {
+        loop {
+            crate::transport::fair::turn().await;
+            tokio::select! {
+                biased;
+                Some(()) = answering.0.next(), if !answering.0.is_empty() => {}
+                message = subscription.next() => match message {
+                    Some(message) => answering.0.push(handle(message)),
+                    None => break false,
+                },
+                changed = closing.changed() => {
+                    if changed.is_err() || *closing.borrow_and_update() {
+                        break true;
+                    }
                 }
             }
         }
-    };
+    })
+    .await;
     if drain && subscription.drain().await.is_ok() {
         while let Some(message) = subscription.next().await {
             answering.0.push(handle(message));
