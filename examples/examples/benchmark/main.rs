@@ -64,7 +64,8 @@ const IN_FLIGHT: usize = 64;
 /// Connections of the second `ws://` throughput run; each has `IN_FLIGHT / WS_CONNECTIONS`
 /// requests in flight.
 const WS_CONNECTIONS: usize = 4;
-/// Worker threads of the runtime both sides run on (the machine has 2 cores).
+/// Worker threads of the runtime both sides run on, unless `--workers` says otherwise (the
+/// machine has 2 cores; the targets are for 2).
 const WORKERS: usize = 2;
 /// Orders in the map the servers look up.
 const ORDERS: usize = 1_000;
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
             return if message.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
+    measure::SCHEDULER_STATS.store(options.scheduler, std::sync::atomic::Ordering::Relaxed);
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; run with `--release` for meaningful figures\n");
     }

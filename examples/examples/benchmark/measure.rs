@@ -3,14 +3,15 @@
 
 use std::future::Future;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use contracts::order::{GetOrderById, Order, OrderServiceClient};
 
 use crate::options::{Sizes, Which};
 use crate::report::{best, print_round, Figures};
-use crate::{IN_FLIGHT, WORKERS};
+use crate::IN_FLIGHT;
 
 /// One side of the comparison: makes one `getOrderById` call.
 pub(crate) trait Side: Clone + Send + Sync + 'static {
@@ -24,10 +25,13 @@ impl Side for OrderServiceClient {
     }
 }
 
-/// The runtime both sides run on: multi-thread, `WORKERS` worker threads.
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
+/// Whether each measured run prints its scheduler figures (`--scheduler`).
+pub(crate) static SCHEDULER_STATS: AtomicBool = AtomicBool::new(false);
+
+/// The runtime both sides run on: multi-thread, `workers` worker threads.
+pub(crate) fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("the tokio runtime starts")
@@ -85,7 +89,37 @@ pub(crate) fn on_worker<T: Send + 'static>(
     rt: &tokio::runtime::Runtime,
     fut: impl Future<Output = T> + Send + 'static,
 ) -> T {
-    rt.block_on(async move { tokio::spawn(fut).await.expect("a measuring task panicked") })
+    let before = SCHEDULER_STATS.load(Ordering::Relaxed).then(|| worker_figures(rt));
+    let started = Instant::now();
+    let output =
+        rt.block_on(async move { tokio::spawn(fut).await.expect("a measuring task panicked") });
+    if let Some(before) = before {
+        print_scheduler(&before, &worker_figures(rt), started.elapsed());
+    }
+    output
+}
+
+/// Each worker's parks so far and time spent busy.
+fn worker_figures(rt: &tokio::runtime::Runtime) -> Vec<(u64, Duration)> {
+    let metrics = rt.metrics();
+    (0..metrics.num_workers())
+        .map(|w| (metrics.worker_park_count(w), metrics.worker_total_busy_duration(w)))
+        .collect()
+}
+
+/// What each worker did during one run of `elapsed`: how often it parked (went idle, to be
+/// woken again), and how much of the run it was busy.
+fn print_scheduler(before: &[(u64, Duration)], after: &[(u64, Duration)], elapsed: Duration) {
+    let workers: Vec<String> = before
+        .iter()
+        .zip(after)
+        .enumerate()
+        .map(|(w, ((parks, busy), (parks_after, busy_after)))| {
+            let share = (*busy_after - *busy).as_secs_f64() / elapsed.as_secs_f64();
+            format!("worker {w}: {} parks, busy {:.0}%", parks_after - parks, 100.0 * share)
+        })
+        .collect();
+    println!("    scheduler over {:.0} ms: {}", elapsed.as_secs_f64() * 1e3, workers.join(", "));
 }
 
 /// Warms `side` up: `sizes.warmup` sequential calls, then as many (at least 64) with 64 in

@@ -15,7 +15,7 @@ use crate::measure::{
 use crate::options::{Options, Which};
 use crate::orders::{request_ids, sample_orders, start_ours};
 use crate::report::{check, latency, print_table, Column, Figures};
-use crate::{IN_FLIGHT, ORDERS, WORKERS};
+use crate::{IN_FLIGHT, ORDERS};
 
 /// The targets the ratios are judged against.
 const MAX_LATENCY_RATIO: f64 = 1.5;
@@ -75,7 +75,7 @@ impl Side for RawClient {
 /// whether both ratios met their targets.
 pub(crate) fn bench_memory(options: Options, order_bytes: usize) -> bool {
     let sizes = options.memory;
-    let rt = runtime();
+    let rt = runtime(options.workers);
     let ids = request_ids();
 
     // Both servers hold their own copy of the same orders.
@@ -103,8 +103,9 @@ fn print_header(options: Options, order_bytes: usize) {
     let sizes = options.memory;
     println!("getOrderById round trip: memory:// typed client/server vs raw tokio mpsc + oneshot");
     println!(
-        "  runtime: multi-thread, {WORKERS} workers | order: {order_bytes} bytes as JSON, 3 items, \
-         {ORDERS} in the map"
+        "  runtime: multi-thread, {} workers | order: {order_bytes} bytes as JSON, 3 items, \
+         {ORDERS} in the map",
+        options.workers
     );
     println!(
         "  sequential: {} calls/round | throughput: {} calls/round, {IN_FLIGHT} in flight | \

@@ -16,7 +16,7 @@ use crate::nats_server::NatsServer;
 use crate::options::Options;
 use crate::orders::{request_ids, sample_orders, start_ours};
 use crate::report::{check, latency, print_table, Column, Figures};
-use crate::{IN_FLIGHT, WORKERS};
+use crate::IN_FLIGHT;
 
 /// The highest latency ratio (ours p50 / raw p50) that passes.
 const NATS_MAX_LATENCY_RATIO: f64 = 1.15;
@@ -63,7 +63,7 @@ async fn start_raw(address: &str) -> async_nats::Client {
 /// both ratios met their targets.
 pub(crate) fn bench_nats(options: Options, order_bytes: usize) -> bool {
     let broker = NatsServer::start();
-    let rt = runtime();
+    let rt = runtime(options.workers);
     let ids = request_ids();
     let url = broker.url();
     let _raw_server = rt.block_on(start_raw(&url));
@@ -77,10 +77,10 @@ pub(crate) fn bench_nats(options: Options, order_bytes: usize) -> bool {
          same JSON payload, local nats-server at {url}"
     );
     println!(
-        "  runtime: multi-thread, {WORKERS} workers, clients and servers in this process | order \
+        "  runtime: multi-thread, {} workers, clients and servers in this process | order \
          {order_bytes} bytes | sequential: {} calls/round | throughput: {} calls/round, \
          {IN_FLIGHT} in flight | warm-up: {} calls/side | best of {} rounds",
-        sizes.iterations, sizes.requests, sizes.warmup, options.rounds
+        options.workers, sizes.iterations, sizes.requests, sizes.warmup, options.rounds
     );
     println!();
     let warm = sizes.warmup.max(IN_FLIGHT);

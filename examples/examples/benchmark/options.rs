@@ -1,6 +1,6 @@
 //! The command line: what to run, how many calls, and the usage text.
 
-use crate::IN_FLIGHT;
+use crate::{IN_FLIGHT, WORKERS};
 
 /// How many calls one comparison makes.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,10 @@ pub(crate) struct Options {
     pub(crate) run_nats: bool,
     /// `--side raw|ours`: measure only one side (for profiling it).
     pub(crate) only: Option<Which>,
+    /// `--workers N`: worker threads of the runtime both sides run on.
+    pub(crate) workers: usize,
+    /// `--scheduler`: print each measured run's scheduler figures (worker parks, busy time).
+    pub(crate) scheduler: bool,
 }
 
 /// One side of a comparison, as `--side` names it.
@@ -50,6 +54,8 @@ impl Options {
         run_ws: true,
         run_nats: false,
         only: None,
+        workers: WORKERS,
+        scheduler: false,
     };
     const QUICK: Self = Self {
         memory: Sizes { iterations: 10_000, requests: 20_000, warmup: 2_000 },
@@ -59,6 +65,8 @@ impl Options {
         run_ws: true,
         run_nats: false,
         only: None,
+        workers: WORKERS,
+        scheduler: false,
     };
 
     /// Parses the process's arguments; `Err` with an empty message for `--help`, with what
@@ -93,6 +101,8 @@ impl Options {
                     (options.memory.requests, options.ws.requests) = (n, n);
                 }
                 "--rounds" => options.rounds = number("--rounds")?,
+                "--workers" => options.workers = number("--workers")?,
+                "--scheduler" => options.scheduler = true,
                 "--side" => {
                     options.only = match iter.next().map(String::as_str) {
                         Some("raw") => Some(Which::Raw),
@@ -137,4 +147,8 @@ usage: cargo run --release -p examples --example benchmark -- [options]
                      and nats; nats:// uses the ws:// sizes)
   --rounds N         rounds; each figure is the best over them (default 3)
   --warmup N         warm-up calls per side before measuring (default 20000 memory, 5000 ws)
-  --side raw|ours    measure only one side (for profiling it; ratios are then meaningless)";
+  --side raw|ours    measure only one side (for profiling it; ratios are then meaningless)
+  --workers N        worker threads of the runtime both sides run on (default 2, which the
+                     targets are for)
+  --scheduler        after each run (warm-ups included, in the order they run), print each
+                     worker's parks and the share of the run it was busy";

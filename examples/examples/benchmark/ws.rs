@@ -13,7 +13,7 @@ use crate::options::{Options, Which};
 use crate::orders::{request_ids, sample_orders, start_ours};
 use crate::raw_ws::{raw_ws_concurrent, raw_ws_sequential, start_raw, ws_frame_sizes, RawConns};
 use crate::report::{check, latency, print_table, Column, Figures};
-use crate::{IN_FLIGHT, WORKERS, WS_CONNECTIONS};
+use crate::{IN_FLIGHT, WS_CONNECTIONS};
 
 /// The highest latency ratio (ours p50 / raw p50) that passes.
 const WS_MAX_LATENCY_RATIO: f64 = 1.15;
@@ -35,7 +35,7 @@ struct Sides {
 /// Runs the `ws://` comparison and prints its rounds, table and PASS/MISS lines; whether
 /// all three ratios met their targets.
 pub(crate) fn bench_ws(options: Options, order_bytes: usize) -> bool {
-    let rt = runtime();
+    let rt = runtime(options.workers);
     let ids = request_ids();
 
     // Both servers hold their own copy of the same orders; each side has WS_CONNECTIONS
@@ -63,9 +63,10 @@ fn print_header(options: Options, order_bytes: usize, ours: &str) {
          envelopes, 127.0.0.1"
     );
     println!(
-        "  runtime: multi-thread, {WORKERS} workers, clients and servers in this process | \
+        "  runtime: multi-thread, {} workers, clients and servers in this process | \
          frames: request {request_bytes} bytes, response {response_bytes} bytes (order \
-         {order_bytes}) | ours: {ours}"
+         {order_bytes}) | ours: {ours}",
+        options.workers
     );
     println!(
         "  sequential: {} calls/round | throughput: {} calls/round, 1 connection x {IN_FLIGHT} in \
