@@ -99,27 +99,58 @@ pub(crate) fn on_worker<T: Send + 'static>(
     output
 }
 
-/// Each worker's parks so far and time spent busy.
-fn worker_figures(rt: &tokio::runtime::Runtime) -> Vec<(u64, Duration)> {
+/// What the scheduler counted so far: each worker's parks and time spent busy, and (in a
+/// build with `--cfg tokio_unstable`, whose metrics they are) the tasks stolen and the yields
+/// tokio's cooperative budget forced.
+struct SchedulerFigures {
+    workers: Vec<(u64, Duration)>,
+    steals: u64,
+    forced_yields: u64,
+}
+
+fn worker_figures(rt: &tokio::runtime::Runtime) -> SchedulerFigures {
     let metrics = rt.metrics();
-    (0..metrics.num_workers())
+    let workers = (0..metrics.num_workers())
         .map(|w| (metrics.worker_park_count(w), metrics.worker_total_busy_duration(w)))
-        .collect()
+        .collect();
+    #[cfg(tokio_unstable)]
+    let (steals, forced_yields) = (
+        (0..metrics.num_workers()).map(|w| metrics.worker_steal_count(w)).sum(),
+        metrics.budget_forced_yield_count(),
+    );
+    #[cfg(not(tokio_unstable))]
+    let (steals, forced_yields) = (0, 0);
+    SchedulerFigures { workers, steals, forced_yields }
 }
 
 /// What each worker did during one run of `elapsed`: how often it parked (went idle, to be
-/// woken again), and how much of the run it was busy.
-fn print_scheduler(before: &[(u64, Duration)], after: &[(u64, Duration)], elapsed: Duration) {
+/// woken again), and how much of the run it was busy; with `--cfg tokio_unstable`, the
+/// steals and forced yields too.
+fn print_scheduler(before: &SchedulerFigures, after: &SchedulerFigures, elapsed: Duration) {
     let workers: Vec<String> = before
+        .workers
         .iter()
-        .zip(after)
+        .zip(&after.workers)
         .enumerate()
         .map(|(w, ((parks, busy), (parks_after, busy_after)))| {
             let share = (*busy_after - *busy).as_secs_f64() / elapsed.as_secs_f64();
             format!("worker {w}: {} parks, busy {:.0}%", parks_after - parks, 100.0 * share)
         })
         .collect();
-    println!("    scheduler over {:.0} ms: {}", elapsed.as_secs_f64() * 1e3, workers.join(", "));
+    let unstable = if cfg!(tokio_unstable) {
+        format!(
+            "; {} steals, {} forced yields",
+            after.steals - before.steals,
+            after.forced_yields - before.forced_yields
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "    scheduler over {:.0} ms: {}{unstable}",
+        elapsed.as_secs_f64() * 1e3,
+        workers.join(", ")
+    );
 }
 
 /// Warms `side` up: `sizes.warmup` sequential calls, then as many (at least 64) with 64 in

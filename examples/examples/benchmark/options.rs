@@ -151,4 +151,5 @@ usage: cargo run --release -p examples --example benchmark -- [options]
   --workers N        worker threads of the runtime both sides run on (default 2, which the
                      targets are for)
   --scheduler        after each run (warm-ups included, in the order they run), print each
-                     worker's parks and the share of the run it was busy";
+                     worker's parks and the share of the run it was busy (and, built with
+                     RUSTFLAGS=\"--cfg tokio_unstable\", the steals and forced yields)";
