@@ -44,6 +44,15 @@ struct Link {
     inbox: String,
 }
 
+/// The inbox of a client's replies: `fresh` (an inbox the connection made, under its inbox
+/// prefix) with its last token replaced by the client's id.
+fn reply_inbox(fresh: &str, client: &str) -> String {
+    match fresh.rsplit_once('.') {
+        Some((prefix, _)) => format!("{prefix}.{client}"),
+        None => format!("{fresh}.{client}"),
+    }
+}
+
 /// How many requests may wait on a link before those whose caller is gone are dropped.
 const PRUNE_WAITING: usize = 1024;
 
@@ -63,13 +72,15 @@ pub(super) async fn start(
     lost: Arc<Notify>,
 ) -> Result<ClientLink, TransportError> {
     let subjects = Subjects::new(&options.prefix);
-    // A random id naming this client in its messages' headers.
+    // A random id naming this client: in its requests' reply subject, in its other
+    // messages' `Mb-Client` header.
     let id = super::random_id(8);
     let io = |e: &dyn std::fmt::Display| TransportError::Io(format!("nats subscribe: {e}"));
     let broadcasts = broker.subscribe(subjects.events_of(contract)).await.map_err(|e| io(&e))?;
     let own = broker.subscribe(subjects.client_inbox(&id)).await.map_err(|e| io(&e))?;
-    // Every reply comes back on one subscription, to `{inbox}.{request id}`.
-    let inbox = broker.new_inbox();
+    // Every reply comes back on one subscription, to `{inbox}.{request id}`, where the inbox
+    // ends with the client's id (under the connection's inbox prefix, `_INBOX` unless set).
+    let inbox = reply_inbox(&broker.new_inbox(), &id);
     let replies = broker.subscribe(format!("{inbox}.*")).await.map_err(|e| io(&e))?;
     // The broker knows the subscriptions once this returns: no event published after
     // `connect` returns is missed.
@@ -210,16 +221,22 @@ impl Link {
         headers
     }
 
-    /// A request's headers and body.
+    /// A request's headers and body. A request replied to at `{inbox}.{id}` is named by that
+    /// reply subject; one replied to elsewhere (`named`: a gathered request) names its client
+    /// and number in headers.
     fn encode(
         &self,
         id: u64,
+        named: bool,
         name: &str,
         payload: &Payload,
         context: &crate::context::MessageContext,
     ) -> Result<(HeaderMap, Vec<u8>), WireError> {
-        let mut headers = self.headers();
-        headers.insert(REQUEST_ID, id.to_string());
+        let mut headers = HeaderMap::new();
+        if named {
+            headers.insert(CLIENT, self.id.as_str());
+            headers.insert(REQUEST_ID, id.to_string());
+        }
         // Most requests are small: one allocation, rather than growing from empty.
         let mut body = Vec::with_capacity(256);
         headers::write_context(&mut headers, context)?;
@@ -234,7 +251,7 @@ impl Link {
     /// request that cannot be sent is answered at once.
     async fn request(&self, request: RequestFrame, waiting: &mut HashMap<u64, Waiting>) {
         let RequestFrame { id, name, payload, context, reply } = request;
-        let (headers, body) = match self.encode(id, &name, &payload, &context) {
+        let (headers, body) = match self.encode(id, false, &name, &payload, &context) {
             Ok(encoded) => encoded,
             Err(error) => {
                 let _ = reply.send(Err(error));
@@ -281,7 +298,7 @@ impl Link {
     /// reply on until the client stops collecting.
     async fn gather(&self, gather: GatherFrame) {
         let GatherFrame { id, name, payload, context, replies } = gather;
-        let (headers, body) = match self.encode(id, &name, &payload, &context) {
+        let (headers, body) = match self.encode(id, true, &name, &payload, &context) {
             Ok(encoded) => encoded,
             Err(error) => {
                 let _ = replies.send(Err(error));

@@ -5,6 +5,13 @@
 //! |------------------------|---------------------------------------|
 //! | `Mb-Client`            | the client's id (see the module docs) |
 //! | `Mb-Request-Id`        | the client's number for the request   |
+//!
+//! (This library's clients name a request's client and number in its reply subject,
+//! `{inbox}.{number}` with the inbox ending in the client's id, and send these two headers
+//! only on their other messages: two headers fewer on every request.)
+//!
+//! | header                 | context field                         |
+//! |------------------------|---------------------------------------|
 //! | `Mb-Message-Id`        | `id`                                  |
 //! | `Mb-Timestamp`         | `timestamp` (ms since the Unix epoch) |
 //! | `Mb-Source`            | `source`                              |

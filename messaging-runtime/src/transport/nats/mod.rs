@@ -13,8 +13,10 @@
 //!   discover it.
 //! - Events: a broadcast is one publish on the event's subject, whatever the number of
 //!   subscribers.
-//! - Identity: there is no socket per client. A client names itself with a random id in the
-//!   `Mb-Client` header; the server keeps one link per id (for events to that client, its
+//! - Identity: there is no socket per client. A client names itself with a random id: in
+//!   its requests' reply subject (`{inbox}.{request number}`, the inbox ending in the id) and
+//!   in the `Mb-Client` header of its other messages (a header wins over the reply subject,
+//!   so any NATS client can name itself); the server keeps one link per id (for events to that client, its
 //!   cancels, its in-flight limit) and drops it when the client says goodbye or after it was
 //!   idle for [`NatsTransport::link_idle`]. Since anyone could write any id, a login is never
 //!   bound to a link: every request carries its token (the Rust client does), and the
