@@ -1,7 +1,7 @@
 //! The message context in NATS headers, and the form of an error reply. One header per
 //! field, so that `nats req` and any NATS client can read and write them:
 //!
-//! | header                 | context field                         |
+//! | header                 | what it carries                       |
 //! |------------------------|---------------------------------------|
 //! | `Mb-Client`            | the client's id (see the module docs) |
 //! | `Mb-Request-Id`        | the client's number for the request   |
