@@ -24,7 +24,8 @@ use crate::transport::{
 };
 use crate::wire::{codes, WireError};
 
-/// The calls waiting for their reply, by the id the client gave them.
+/// The gathered requests being collected (`request_many`), by the id the client gave them.
+/// (Plain requests wait in the link's send loop.)
 type Calls = Arc<Mutex<HashMap<u64, AbortHandle>>>;
 
 /// How many request subjects a link keeps made (see [`Link::request_subject`]).
@@ -209,7 +210,8 @@ impl Link {
         let _ = self.broker.flush().await;
     }
 
-    /// Stops waiting for every call: their callers see the connection lost.
+    /// Stops collecting every gathered request: their callers see the connection lost. (The
+    /// plain requests waiting in the send loop end with it, the same way.)
     fn abort_calls(&self) {
         let calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(PoisonError::into_inner));
         calls.values().for_each(AbortHandle::abort);
