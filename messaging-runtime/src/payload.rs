@@ -264,6 +264,29 @@ fn error_json(e: &serde_json::Error) -> Box<RawValue> {
     RawValue::from_string(text).unwrap_or_else(|_| Box::<RawValue>::default())
 }
 
+/// Sizes the buffer each frame or body is encoded into after the ones before it, so that
+/// encoding seldom has to grow (and copy) its buffer. Shared by the encoders of a
+/// connection's task (`ws://`, `tcp://`) and of an endpoint's replies (`nats://`), which
+/// may be on several tasks: hence the atomic.
+#[cfg(any(feature = "ws", feature = "nats"))]
+#[derive(Debug, Default)]
+pub(crate) struct BufferSize(std::sync::atomic::AtomicUsize);
+
+#[cfg(any(feature = "ws", feature = "nats"))]
+impl BufferSize {
+    /// A buffer as large as the frames of late, with room to spare.
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        let last = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        Vec::with_capacity((last + last / 8).max(256))
+    }
+
+    /// Remembers the size of a frame just encoded (within reason: one huge frame should not
+    /// make every buffer after it huge).
+    pub(crate) fn saw(&self, len: usize) {
+        self.0.store(len.min(64 * 1024), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,21 +72,3 @@ pub(crate) fn encode_event(
     out.push(b'}');
     Ok(())
 }
-
-/// Sizes the buffer each frame is encoded into after the frames before it, so that encoding
-/// seldom has to grow (and copy) its buffer.
-#[derive(Debug, Default)]
-pub(crate) struct BufferSize(usize);
-
-impl BufferSize {
-    /// A buffer as large as the frames of late, with room to spare.
-    pub(crate) fn buffer(&self) -> Vec<u8> {
-        Vec::with_capacity((self.0 + self.0 / 8).max(256))
-    }
-
-    /// Remembers the size of a frame just encoded (within reason: one huge frame should not
-    /// make every buffer after it huge).
-    pub(crate) fn saw(&mut self, len: usize) {
-        self.0 = len.min(64 * 1024);
-    }
-}

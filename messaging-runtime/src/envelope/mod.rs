@@ -34,7 +34,8 @@ use crate::error::WireError;
 
 mod encode;
 
-pub(crate) use encode::{encode_cancel, encode_event, encode_request, encode_response, BufferSize};
+pub(crate) use crate::payload::BufferSize;
+pub(crate) use encode::{encode_cancel, encode_event, encode_request, encode_response};
 
 /// The code answered to a frame that is not one of the protocol's shapes.
 pub(crate) const BAD_MESSAGE: &str = crate::error::codes::BAD_MESSAGE;

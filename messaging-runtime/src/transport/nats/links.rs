@@ -253,7 +253,7 @@ impl Links {
 
     /// Publishes `reply` to `to` and counts it in the endpoint's statistics.
     async fn respond(&self, to: Subject, reply: Reply, endpoint: &Endpoint, started: Instant) {
-        let mut body = endpoint.reply_buffer();
+        let mut body = endpoint.reply_size.buffer();
         let reply = reply.and_then(|payload| {
             payload.write_json(&mut body).map_err(|e| {
                 let message =
@@ -261,7 +261,7 @@ impl Links {
                 WireError::new(codes::INTERNAL_ERROR, 500, message)
             })
         });
-        endpoint.saw_reply(body.len());
+        endpoint.reply_size.saw(body.len());
         endpoint.record(started.elapsed(), reply.as_ref().err());
         let published = match reply {
             Ok(()) => self.broker.publish(to, body.into()).await,

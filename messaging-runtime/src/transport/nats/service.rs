@@ -39,9 +39,9 @@ pub(super) struct Endpoint {
     pub(super) subject: String,
     pub(super) queue_group: String,
     stats: Mutex<EndpointStats>,
-    /// The size of the last reply body: the next one starts with room for as much, rather
-    /// than growing from empty (several reallocations for a typical response).
-    reply_size: std::sync::atomic::AtomicUsize,
+    /// Sizes each reply body after the last, rather than growing it from empty (several
+    /// reallocations for a typical response).
+    pub(super) reply_size: crate::payload::BufferSize,
 }
 
 #[derive(Debug, Default)]
@@ -59,20 +59,8 @@ impl Endpoint {
             subject,
             queue_group: queue_group.to_owned(),
             stats: Mutex::default(),
-            reply_size: std::sync::atomic::AtomicUsize::new(0),
+            reply_size: crate::payload::BufferSize::default(),
         }
-    }
-
-    /// An empty buffer for a reply body, with room for one as large as the last (up to
-    /// 64 KiB: one huge reply does not make every later buffer huge).
-    pub(super) fn reply_buffer(&self) -> Vec<u8> {
-        let last = self.reply_size.load(std::sync::atomic::Ordering::Relaxed);
-        Vec::with_capacity(last.clamp(64, 64 * 1024))
-    }
-
-    /// Remembers the size of a reply body, for [`Endpoint::reply_buffer`].
-    pub(super) fn saw_reply(&self, len: usize) {
-        self.reply_size.store(len, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counts one request answered after `elapsed`, and the error it was answered with.
