@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::dispatch::Connection;
+use super::driver::Driver;
 use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::Router;
@@ -95,7 +96,9 @@ async fn serve_connection(
     max_in_flight: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ServerLink { mut inbound, outbound, peer, registered, sessions, client_id } = link;
+    let ServerLink { mut inbound, outbound, peer, registered, sessions, client_id, driver } = link;
+    // The transport's loops for this connection, polled when they woke.
+    let mut driver = Woken::new(Driver::new(driver));
     let client_id = registry.add(peer, outbound.clone(), client_id);
     if let Some(registered) = registered {
         // The client may have given up connecting already; it then leaves at once.
@@ -118,6 +121,7 @@ async fn serve_connection(
             biased;
             Some(()) = connection.in_flight.next(), if !connection.in_flight.is_empty() => {}
             Some(()) = connection.handling.next(), if !connection.handling.is_empty() => {}
+            () = &mut driver, if driver.inner().is_running() => {}
             frame = inbound.recv() => match frame {
                 Some(frame) => {
                     connection.on_inbound(frame);
@@ -136,6 +140,8 @@ async fn serve_connection(
                     // when the connection closes (`Disconnected` on the client). Answer what
                     // is in flight (the server bounds how long), then close.
                     outbound.finish(CloseReason::ShuttingDown);
+                    // The transport writes the answers on a task of its own from here.
+                    driver.inner_mut().release();
                     connection.drain().await;
                     break;
                 }
@@ -143,6 +149,7 @@ async fn serve_connection(
         }
     }
     registry.remove(&connection.client_id);
+    drop(driver);
     // Let handlers that already started finish (their side effects are not lost); replies
     // have nowhere to go.
     connection.drain().await;

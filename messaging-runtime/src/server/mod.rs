@@ -4,6 +4,7 @@ mod authenticate;
 mod connection;
 pub(crate) mod context;
 mod dispatch;
+mod driver;
 mod gate;
 mod pipeline;
 pub(crate) mod registry;

@@ -47,6 +47,16 @@ impl<F: Future + Unpin> Woken<F> {
         let waker = waker(Arc::clone(&flag));
         Self { inner, flag, waker }
     }
+
+    /// The wrapped future.
+    pub(super) fn inner(&self) -> &F {
+        &self.inner
+    }
+
+    /// The wrapped future, to change.
+    pub(super) fn inner_mut(&mut self) -> &mut F {
+        &mut self.inner
+    }
 }
 
 impl<F: Future + Unpin> Future for Woken<F> {

@@ -85,6 +85,7 @@ impl Transport for MemoryTransport {
             registered: Some(registered),
             sessions: true,
             client_id: None,
+            driver: None,
         };
         acceptor.send(link).map_err(|_| TransportError::NotFound(address.to_owned()))?;
         // The server registers the client before it is handed back, so no broadcast made

@@ -170,6 +170,41 @@ pub struct ServerLink {
     /// transport has one per client that is unique and stable across replicas (a broker's
     /// client header); `None` (a socket): the server numbers its clients itself.
     pub client_id: Option<String>,
+    /// Where the transport hands over the work of this connection (a socket's read and
+    /// write loops) once the client is registered, for the server to run on the task that
+    /// dispatches the client's requests: a request, its handler and its answer then cross no
+    /// task. The server runs it to its end, also after it stops serving the client. `None`
+    /// where the transport has no work per connection (a channel) or runs it itself (a
+    /// broker); a transport whose driver the server dropped unreceived runs it itself.
+    pub driver: Option<oneshot::Receiver<ConnectionDriver>>,
+}
+
+/// The work of one connection a transport hands its server ([`ServerLink::driver`]): a
+/// future that ends when the connection is closed.
+pub struct ConnectionDriver(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>);
+
+impl ConnectionDriver {
+    /// The connection's work.
+    pub fn new(work: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        Self(Box::pin(work))
+    }
+}
+
+impl std::future::Future for ConnectionDriver {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for ConnectionDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionDriver")
+    }
 }
 
 /// Accepts connections for a server.

@@ -24,9 +24,12 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 pub(crate) use client::start as start_client;
 pub(crate) use listener::{listen, spawn_listener};
-pub(crate) use server::{close, close_frame, serve_socket};
+use server::serve_socket;
+pub(crate) use server::{close, close_frame};
 
-use crate::transport::{event_queue, CloseReason, EventReceiver, Inbound, ServerLink};
+use crate::transport::{
+    event_queue, CloseReason, ConnectionDriver, EventReceiver, Inbound, ServerLink,
+};
 
 /// A connection the engine can drive: messages in, messages out. WebSocket framing has the
 /// message type of its own; another framing maps its frames onto it.
@@ -61,13 +64,37 @@ pub(crate) struct ConnectionOptions {
 
 /// What the server made of a new client.
 pub(crate) enum Registration {
-    /// Registered: its requests go to `inbound`, its events come from the receiver.
-    /// The client's requests, its events, and the id the server registered it under.
-    Accepted(mpsc::UnboundedSender<Inbound>, EventReceiver, String),
+    /// Registered: serve it with [`Accepted::serve`].
+    Accepted(Accepted),
     /// Refused, for this reason.
     Refused(CloseReason),
     /// The server is gone.
     Gone,
+}
+
+/// A client the server registered.
+pub(crate) struct Accepted {
+    /// The id the server registered the client under.
+    pub(crate) client_id: String,
+    /// Where the client's requests go.
+    inbound: mpsc::UnboundedSender<Inbound>,
+    /// The client's events.
+    events: EventReceiver,
+    /// Where the connection's loops go, for the server to run beside its dispatch.
+    driver: oneshot::Sender<ConnectionDriver>,
+}
+
+impl Accepted {
+    /// Serves the connection until it ends: on the server's task for it, which dispatches
+    /// its requests (so a request and its answer cross no task), or on this one when the
+    /// server no longer takes it.
+    pub(crate) async fn serve<S: FrameSocket>(self, socket: S, options: ConnectionOptions) {
+        let serving =
+            ConnectionDriver::new(serve_socket(socket, self.inbound, self.events, options));
+        if let Err(serving) = self.driver.send(serving) {
+            serving.await;
+        }
+    }
 }
 
 /// Hands the server a link for a new client (`peer` as the transport describes it) and waits
@@ -79,6 +106,7 @@ pub(crate) async fn register(
     let (inbound, server_inbound) = mpsc::unbounded_channel();
     let (server_outbound, events) = event_queue();
     let (registered, ready) = oneshot::channel();
+    let (driver, driven) = oneshot::channel();
     let link = ServerLink {
         inbound: server_inbound,
         outbound: server_outbound,
@@ -86,12 +114,15 @@ pub(crate) async fn register(
         registered: Some(registered),
         sessions: true,
         client_id: None,
+        driver: Some(driven),
     };
     if links.send(link).is_err() {
         return Registration::Gone;
     }
     match (ready.await, events.close_reason()) {
-        (Ok(client_id), _) => Registration::Accepted(inbound, events, client_id),
+        (Ok(client_id), _) => {
+            Registration::Accepted(Accepted { client_id, inbound, events, driver })
+        }
         (Err(_), Some(reason)) => Registration::Refused(reason),
         (Err(_), None) => Registration::Gone,
     }

@@ -209,6 +209,7 @@ impl Links {
             registered: None,
             sessions: false,
             client_id: Some(client.to_owned()),
+            driver: None,
         };
         // Queued before the server takes the link: it reads them once it registered it.
         inbound.send(frame).ok()?;

@@ -171,13 +171,13 @@ async fn accept_loop(
                 tokio::spawn(async move {
                     let mut framed = transport.framed(stream);
                     match engine::register(&links, format!("tcp://{peer}")).await {
-                        Registration::Accepted(inbound, events, client_id) => {
+                        Registration::Accepted(accepted) => {
                             // The pong tells the client it is registered, and its id.
-                            let ready = framed.send(Message::Pong(client_id.into_bytes().into()));
+                            let id = accepted.client_id.clone().into_bytes();
+                            let ready = framed.send(Message::Pong(id.into()));
                             let limit = transport.options.write_timeout;
                             if matches!(tokio::time::timeout(limit, ready).await, Ok(Ok(()))) {
-                                engine::serve_socket(framed, inbound, events, transport.options)
-                                    .await;
+                                accepted.serve(framed, transport.options).await;
                             }
                         }
                         Registration::Refused(reason) => {

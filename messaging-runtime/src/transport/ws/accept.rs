@@ -23,7 +23,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::handshake;
 use super::origin::Origins;
 use super::stream::{buffered, Conn};
-use crate::transport::engine::{close, close_frame, register, serve_socket, Registration};
+use crate::transport::engine::{close, close_frame, register, Registration};
 use crate::transport::ServerLink;
 
 /// What every connection of one listener is served with.
@@ -92,9 +92,7 @@ async fn connection(
     };
     drop(permit);
     match admitted {
-        Registration::Accepted(inbound, events, _) => {
-            serve_socket(ws, inbound, events, accepting.options).await;
-        }
+        Registration::Accepted(accepted) => accepted.serve(ws, accepting.options).await,
         // Refused (too many connections): say why in a close frame.
         Registration::Refused(reason) => {
             tracing::info!(%peer, %reason, "refused a connection");
@@ -153,7 +151,7 @@ async fn upgrade(
     };
     let answered = timeout_at(deadline, async {
         let client_id = match &admitted {
-            Registration::Accepted(_, _, client_id) => Some(client_id.as_str()),
+            Registration::Accepted(accepted) => Some(accepted.client_id.as_str()),
             _ => None,
         };
         conn.write_all(upgrade.response(client_id).as_bytes()).await?;
