@@ -159,6 +159,24 @@ pub(crate) async fn a_call_past_its_deadline_times_out_and_its_handler_is_cancel
     running.server.stop().await;
 }
 
+pub(crate) async fn a_handler_sees_the_callers_timestamp_and_deadline(fixture: &Fixture) {
+    let running = start(fixture, &fixture.fresh_address(), |s| s).await;
+    let client = connect(fixture, running.server.address()).await;
+    let now_ms = || {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        u64::try_from(since_epoch.expect("after 1970").as_millis()).expect("fits")
+    };
+    let before = now_ms();
+    let timing = client.timing(AskTiming {}).timeout(Duration::from_secs(20)).await;
+    let after = now_ms();
+    let timing = timing.expect("answered");
+    let timestamp = timing.timestamp.expect("the caller's timestamp arrived");
+    assert!((before..=after).contains(&timestamp), "{before} <= {timestamp} <= {after}");
+    let left = timing.deadline_ms.expect("the caller's deadline arrived");
+    assert!(left > 10_000 && left <= 20_000, "most of the 20 s left, got {left} ms");
+    running.server.stop().await;
+}
+
 pub(crate) async fn a_lost_connection_fails_waiting_calls_at_once(fixture: &Fixture) {
     let running = start(fixture, &fixture.fresh_address(), |s| s).await;
     let client = connect(fixture, running.server.address()).await;

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use messaging_runtime::prelude::*;
 
@@ -61,6 +61,21 @@ pub struct Shout {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhoAmI {}
 
+/// Asks what the handler's context says of the call's timing.
+#[request("timing", response = Timing)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AskTiming {}
+
+/// The timing a handler saw in its context.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "messaging_runtime::schemars")]
+pub struct Timing {
+    /// The context's timestamp, ms since the Unix epoch.
+    pub timestamp: Option<u64>,
+    /// The milliseconds left to the context's deadline when the handler ran.
+    pub deadline_ms: Option<u64>,
+}
+
 /// What the service fails with.
 #[error_code]
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +99,8 @@ pub trait Conformance {
     async fn hold(&self, req: Hold) -> Result<u32, ConfError>;
     /// Tells the caller its id.
     async fn who_am_i(&self, req: WhoAmI, cx: Context) -> Result<String, ConfError>;
+    /// Tells the caller the timing its context arrived with.
+    async fn timing(&self, req: AskTiming, cx: Context) -> Result<Timing, ConfError>;
 }
 
 /// Counts the held requests that started, and those that ended (which, within a test, means
@@ -116,6 +133,13 @@ impl Conformance for Service {
 
     async fn who_am_i(&self, _req: WhoAmI, cx: Context) -> Result<String, ConfError> {
         Ok(cx.client_id().to_string())
+    }
+
+    async fn timing(&self, _req: AskTiming, cx: Context) -> Result<Timing, ConfError> {
+        let context = cx.message();
+        let left = context.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let deadline_ms = left.map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+        Ok(Timing { timestamp: context.timestamp, deadline_ms })
     }
 
     async fn hold(&self, req: Hold) -> Result<u32, ConfError> {

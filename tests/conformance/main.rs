@@ -43,6 +43,7 @@ conformance! {
     a_client_knows_the_id_its_server_serves_it_under,
     a_dropped_call_cancels_its_handler,
     a_call_past_its_deadline_times_out_and_its_handler_is_cancelled,
+    a_handler_sees_the_callers_timestamp_and_deadline,
     a_lost_connection_fails_waiting_calls_at_once,
     a_reconnecting_client_resubscribes_and_calls_again,
     requests_over_the_in_flight_limit_are_overloaded,

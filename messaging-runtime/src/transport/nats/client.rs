@@ -41,7 +41,8 @@ struct Link {
     /// Each request's subject, made once rather than formatted for every request (at most
     /// [`MAX_CACHED_SUBJECTS`]: a contract has a handful of requests).
     request_subjects: Mutex<HashMap<String, async_nats::Subject>>,
-    /// The subject prefix of this link's replies: request `n` is answered on `{inbox}.{n}`.
+    /// The subject prefix of this link's replies: request `n` is answered on `{inbox}.{n}`
+    /// and the tokens after it ([`super::reply_to`]).
     inbox: String,
 }
 
@@ -79,10 +80,11 @@ pub(super) async fn start(
     let io = |e: &dyn std::fmt::Display| TransportError::Io(format!("nats subscribe: {e}"));
     let broadcasts = broker.subscribe(subjects.events_of(contract)).await.map_err(|e| io(&e))?;
     let own = broker.subscribe(subjects.client_inbox(&id)).await.map_err(|e| io(&e))?;
-    // Every reply comes back on one subscription, to `{inbox}.{request id}`, where the inbox
-    // ends with the client's id (under the connection's inbox prefix, `_INBOX` unless set).
+    // Every reply comes back on one subscription, to `{inbox}.{request id}` and the request's
+    // timing (`super::reply_to`), where the inbox ends with the client's id (under the
+    // connection's inbox prefix, `_INBOX` unless set).
     let inbox = reply_inbox(&broker.new_inbox(), &id);
-    let replies = broker.subscribe(format!("{inbox}.*")).await.map_err(|e| io(&e))?;
+    let replies = broker.subscribe(format!("{inbox}.>")).await.map_err(|e| io(&e))?;
     // The broker knows the subscriptions once this returns: no event published after
     // `connect` returns is missed.
     super::sync_with_broker(&broker).await?;
@@ -180,7 +182,7 @@ impl Link {
             let frame = tokio::select! {
                 biased;
                 Some(message) = replies.next() => {
-                    deliver(&mut waiting, message);
+                    deliver(&self.inbox, &mut waiting, message);
                     continue;
                 }
                 frame = inbound.recv() => frame,
@@ -223,9 +225,9 @@ impl Link {
         headers
     }
 
-    /// A request's headers and body. A request replied to at `{inbox}.{id}` is named by that
-    /// reply subject; one replied to elsewhere (`named`: a gathered request) names its client
-    /// and number in headers.
+    /// A request's headers and body. A request replied to under `{inbox}` is named by its
+    /// reply subject, which carries its context's timing too ([`super::reply_to`]); one
+    /// replied to elsewhere (`named`: a gathered request) says all of it in headers.
     fn encode(
         &self,
         id: u64,
@@ -241,7 +243,10 @@ impl Link {
         }
         // Most requests are small: one allocation, rather than growing from empty.
         let mut body = Vec::with_capacity(256);
-        headers::write_context(&mut headers, context)?;
+        headers::write_fields(&mut headers, context)?;
+        if named {
+            headers::write_timing(&mut headers, context);
+        }
         payload.write_json(&mut body).map_err(|e| {
             let message = format!("request `{name}` could not be encoded: {e}");
             WireError::new(codes::INVALID_PAYLOAD, 400, message)
@@ -249,8 +254,8 @@ impl Link {
         Ok((headers, body))
     }
 
-    /// Publishes a request, replied to at `{inbox}.{id}`, and records it as waiting; a
-    /// request that cannot be sent is answered at once.
+    /// Publishes a request, replied to under `{inbox}` ([`super::reply_to`]), and records it
+    /// as waiting; a request that cannot be sent is answered at once.
     async fn request(&self, request: RequestFrame, waiting: &mut HashMap<u64, Waiting>) {
         let RequestFrame { id, name, payload, context, reply } = request;
         let (headers, body) = match self.encode(id, false, &name, &payload, &context) {
@@ -261,7 +266,7 @@ impl Link {
             }
         };
         let subject = self.request_subject(&name);
-        let reply_to = format!("{}.{id}", self.inbox);
+        let reply_to = super::reply_to::reply_subject(&self.inbox, id, &context);
         let published = self
             .broker
             .publish_with_reply_and_headers(subject.clone(), reply_to, headers, body.into())
@@ -386,11 +391,11 @@ impl Link {
     }
 }
 
-/// Hands a reply to the request it answers (named by the last token of its subject); a
-/// reply to a request no longer waited for is dropped.
-fn deliver(waiting: &mut HashMap<u64, Waiting>, message: Message) {
-    let id = Subjects::last_token(message.subject.as_str()).parse::<u64>();
-    let Some(Waiting { reply, name, subject }) = id.ok().and_then(|id| waiting.remove(&id)) else {
+/// Hands a reply to the request it answers (named by the token after `inbox` in its
+/// subject); a reply to a request no longer waited for is dropped.
+fn deliver(inbox: &str, waiting: &mut HashMap<u64, Waiting>, message: Message) {
+    let id = super::reply_to::number_of(inbox, message.subject.as_str());
+    let Some(Waiting { reply, name, subject }) = id.and_then(|id| waiting.remove(&id)) else {
         tracing::debug!(subject = %message.subject, "a reply to no request waiting: dropped");
         return;
     };

@@ -6,9 +6,9 @@
 //! | `Mb-Client`            | the client's id (see the module docs) |
 //! | `Mb-Request-Id`        | the client's number for the request   |
 //!
-//! (This library's clients name a request's client and number in its reply subject,
-//! `{inbox}.{number}` with the inbox ending in the client's id, and send these two headers
-//! only on their other messages: two headers fewer on every request.)
+//! (This library's clients name a request's client and number, and its context's timestamp
+//! and deadline, in its reply subject (`reply_to.rs`), and send these headers only on their
+//! other messages: a request whose context has nothing else needs no headers at all.)
 //!
 //! | header                 | context field                         |
 //! |------------------------|---------------------------------------|
@@ -79,6 +79,19 @@ pub(crate) fn write_context(
     headers: &mut HeaderMap,
     context: &MessageContext,
 ) -> Result<(), WireError> {
+    write_fields(headers, context)?;
+    write_timing(headers, context);
+    Ok(())
+}
+
+/// Writes `context` into `headers`, but for its timing ([`write_timing`]).
+///
+/// # Errors
+/// As [`write_context`].
+pub(crate) fn write_fields(
+    headers: &mut HeaderMap,
+    context: &MessageContext,
+) -> Result<(), WireError> {
     let texts = [
         (MESSAGE_ID, "id", &context.id),
         (SOURCE, "source", &context.source),
@@ -100,13 +113,6 @@ pub(crate) fn write_context(
             headers.insert(AUTH_FORWARDED, "true");
         }
     }
-    if let Some(timestamp) = context.timestamp {
-        headers.insert(TIMESTAMP, timestamp.to_string());
-    }
-    if let Some(deadline) = context.deadline {
-        let left = deadline.saturating_duration_since(Instant::now()).as_millis();
-        headers.insert(DEADLINE_MS, left.to_string());
-    }
     if !context.metadata.is_empty() {
         // JSON escapes every control character, so the object is always one line.
         let json = serde_json::to_string(&context.metadata).map_err(|e| {
@@ -115,6 +121,18 @@ pub(crate) fn write_context(
         headers.insert(METADATA, json);
     }
     Ok(())
+}
+
+/// Writes the timing of `context` into `headers`: its timestamp, and the milliseconds left
+/// to its deadline.
+pub(crate) fn write_timing(headers: &mut HeaderMap, context: &MessageContext) {
+    if let Some(timestamp) = context.timestamp {
+        headers.insert(TIMESTAMP, timestamp.to_string());
+    }
+    if let Some(deadline) = context.deadline {
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis();
+        headers.insert(DEADLINE_MS, left.to_string());
+    }
 }
 
 fn insert_text(

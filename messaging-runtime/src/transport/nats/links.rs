@@ -296,10 +296,10 @@ type RequestParts = (String, u64, String, Payload, crate::context::MessageContex
 
 fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError> {
     let known = headers::Known::of(message.headers.as_ref());
-    // A request the headers do not name is named by its reply subject, when that is
-    // `{…}.{client}.{number}`: how this library's clients send theirs.
-    let named = message.reply.as_deref().and_then(named_by_reply);
-    let header_or_reply = known.client.or(named.map(|(client, _)| client));
+    // What the headers do not say, the reply subject says, when it has the shape this
+    // library's clients give it (`reply_to.rs`).
+    let named = message.reply.as_deref().and_then(super::reply_to::named_by);
+    let header_or_reply = known.client.or(named.map(|named| named.client));
     let client = client_named(header_or_reply).ok_or_else(|| {
         let reason = "expected a subject token (no `.`, `*`, `>` or whitespace)";
         WireError::new(codes::BAD_MESSAGE, 400, format!("header `{CLIENT}` is malformed: {reason}"))
@@ -313,9 +313,12 @@ fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError
                 format!("header `{REQUEST_ID}` is malformed: {reason}"),
             )
         })?,
-        None => named.map_or(0, |(_, id)| id),
+        None => named.map_or(0, |named| named.number),
     };
-    let context = known.context()?;
+    let mut context = known.context()?;
+    if let Some(named) = named {
+        named.fill(&mut context);
+    }
     // `nats req subject ""` sends nothing: the request then has no payload.
     let body: &[u8] = if message.payload.is_empty() { b"null" } else { &message.payload };
     let payload = serde_json::from_slice::<Box<RawValue>>(body).map_err(|e| {
@@ -324,16 +327,6 @@ fn read_request(message: &Message, name: &str) -> Result<RequestParts, WireError
         WireError::new(codes::BAD_MESSAGE, 400, message)
     })?;
     Ok((client, id, name.to_owned(), Payload::json(payload), context))
-}
-
-/// The client and number a reply subject `{…}.{client}.{number}` names (what this library's
-/// clients reply to); `None` for another shape, such as a plain NATS client's inbox.
-fn named_by_reply(reply: &str) -> Option<(&str, u64)> {
-    let (rest, number) = reply.rsplit_once('.')?;
-    let id = number.parse::<u64>().ok()?;
-    let client = rest.rsplit_once('.').map_or(rest, |(_, client)| client);
-    check_token("client id", client).ok()?;
-    Some((client, id))
 }
 
 /// The client a message names; `None` when the header is not a valid subject token.
@@ -352,20 +345,4 @@ fn client_named(header: Option<&str>) -> Option<String> {
 
 fn unavailable(reason: &str) -> WireError {
     WireError::new(codes::OVERLOADED, 503, format!("the request was not served: {reason}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::named_by_reply;
-
-    #[test]
-    fn a_reply_subject_names_its_client_and_request_only_in_this_librarys_shape() {
-        assert_eq!(named_by_reply("_INBOX.3f9a0c7e12b4d5a6.42"), Some(("3f9a0c7e12b4d5a6", 42)));
-        assert_eq!(named_by_reply("my.inbox.c-1.7"), Some(("c-1", 7)), "any inbox prefix");
-        // A plain NATS client's inboxes: old style, and muxed with a token that is no number.
-        assert_eq!(named_by_reply("_INBOX.Ua2hWvjQnL7pd0Xq1x9Zs3"), None);
-        assert_eq!(named_by_reply("_INBOX.Ua2hWvjQnL7pd0Xq1x9Zs3.kT8b"), None);
-        assert_eq!(named_by_reply("7"), None, "a number alone names no client");
-        assert_eq!(named_by_reply("_INBOX.*.7"), None, "a wildcard is no client id");
-    }
 }

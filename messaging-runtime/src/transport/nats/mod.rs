@@ -14,7 +14,8 @@
 //! - Events: a broadcast is one publish on the event's subject, whatever the number of
 //!   subscribers.
 //! - Identity: there is no socket per client. A client names itself with a random id: in
-//!   its requests' reply subject (`{inbox}.{request number}`, the inbox ending in the id) and
+//!   its requests' reply subject (`{inbox}.{request number}`, the inbox ending in the id,
+//!   then the context's timestamp and deadline: `reply_to.rs`) and
 //!   in the `Mb-Client` header of its other messages (a header wins over the reply subject,
 //!   so any NATS client can name itself); the server keeps one link per id (for events to that client, its
 //!   cancels, its in-flight limit) and drops it when the client says goodbye or after it was
@@ -29,6 +30,7 @@ mod client;
 mod durable;
 pub(crate) mod headers;
 mod links;
+mod reply_to;
 mod server;
 mod service;
 pub(crate) mod subjects;
