@@ -10,21 +10,21 @@ mod gather;
 mod pipeline;
 mod reconnect;
 mod reply;
+mod sending;
+mod session;
 mod subscription;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::auth::{AuthError, Credentials, LogoutRequest, Session};
 use crate::context::MessageContext;
 use crate::contract::Event;
-use crate::error::CallError;
 use crate::error::{PublishError, TransportError};
 use crate::middleware::{RequestService, Template};
 use crate::payload::Payload;
@@ -345,112 +345,5 @@ impl Client {
         let (closed, _) = mpsc::unbounded_channel();
         *self.inner.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) = closed;
         self.mark_disconnected();
-    }
-
-    pub(crate) fn new_context(&self) -> MessageContext {
-        let mut cx = MessageContext::new();
-        cx.source.clone_from(&self.inner.source);
-        // Checked without the lock first: a client that never logged in pays nothing.
-        if self.inner.logged_in.load(Ordering::Acquire) {
-            if let Some(token) = self.token() {
-                cx = cx.with_token(token);
-            }
-        }
-        cx
-    }
-
-    fn token(&self) -> Option<String> {
-        self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
-    }
-
-    /// Logs in with `$login`; every later request carries the session's token.
-    ///
-    /// # Errors
-    /// `CallError::Contract(AuthError::InvalidCredentials)` for a wrong username or password,
-    /// or any runtime error of the call.
-    pub async fn login(&self, credentials: Credentials) -> Result<Session, CallError<AuthError>> {
-        let session = self.call::<Credentials, AuthError>(credentials).await?;
-        *self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(session.token.clone());
-        self.inner.logged_in.store(true, Ordering::Release);
-        Ok(session)
-    }
-
-    /// Logs out with `$logout`: the server ends the session, and later requests carry no
-    /// token.
-    ///
-    /// # Errors
-    /// `CallError::Contract(AuthError::MissingToken)` when not logged in, or any runtime
-    /// error of the call.
-    pub async fn logout(&self) -> Result<(), CallError<AuthError>> {
-        let token =
-            self.inner.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        self.inner.logged_in.store(false, Ordering::Release);
-        self.call::<LogoutRequest, AuthError>(LogoutRequest { token }).await
-    }
-
-    fn outbound(&self) -> std::sync::RwLockReadGuard<'_, mpsc::UnboundedSender<Inbound>> {
-        self.inner.outbound.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Sends a frame on the current connection; `false` at once while not connected.
-    pub(crate) fn send(&self, frame: Inbound) -> bool {
-        if self.status() != ConnectionStatus::Connected {
-            return false;
-        }
-        let sent = self.outbound().send(frame).is_ok();
-        // A client that reconnects leaves the status to its reconnect loop.
-        if !sent && !self.inner.reconnects {
-            self.mark_disconnected();
-        }
-        sent
-    }
-
-    /// Sends a request on the current connection under a fresh number; the reply to wait
-    /// for. `None` at once while not connected.
-    pub(crate) fn send_request(
-        &self,
-        name: std::borrow::Cow<'static, str>,
-        payload: crate::payload::Payload,
-        context: MessageContext,
-    ) -> Option<reply::PendingReply> {
-        if self.status() != ConnectionStatus::Connected {
-            return None;
-        }
-        let id = self.inner.last_request.fetch_add(1, Ordering::Relaxed) + 1;
-        let (reply, receiver) = tokio::sync::oneshot::channel();
-        let frame = crate::transport::RequestFrame { id, name, payload, context, reply };
-        let outbound = self.outbound();
-        if outbound.send(Inbound::Request(Box::new(frame))).is_err() {
-            drop(outbound);
-            // A client that reconnects leaves the status to its reconnect loop.
-            if !self.inner.reconnects {
-                self.mark_disconnected();
-            }
-            return None;
-        }
-        Some(reply::PendingReply::new(id, receiver))
-    }
-
-    /// Tells the transport that the caller of request `id` stopped waiting (its reply, if
-    /// dropped, is closed already), so that the server cancels the handler.
-    pub(crate) fn cancel(&self, id: u64) {
-        if self.status() == ConnectionStatus::Connected {
-            let _ = self.outbound().send(Inbound::Cancel(id));
-        }
-    }
-
-    /// Arms `reply` to cancel its request when dropped unanswered (for a caller that does not
-    /// cancel by itself).
-    pub(crate) fn cancel_on_drop(&self, reply: reply::PendingReply) -> reply::PendingReply {
-        reply.cancel_on_drop(&self.outbound())
-    }
-
-    fn mark_disconnected(&self) {
-        self.inner.status_tx.send_if_modified(|s| {
-            let changed = *s != ConnectionStatus::Disconnected;
-            *s = ConnectionStatus::Disconnected;
-            changed
-        });
     }
 }

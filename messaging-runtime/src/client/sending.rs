@@ -1,0 +1,79 @@
+//! How a client hands frames to its connection: requests under fresh numbers, cancels, and
+//! the status change when the connection is found gone.
+
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+
+use super::{reply, Client, ConnectionStatus};
+use crate::context::MessageContext;
+use crate::transport::Inbound;
+
+impl Client {
+    pub(super) fn outbound(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, mpsc::UnboundedSender<Inbound>> {
+        self.inner.outbound.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends a frame on the current connection; `false` at once while not connected.
+    pub(crate) fn send(&self, frame: Inbound) -> bool {
+        if self.status() != ConnectionStatus::Connected {
+            return false;
+        }
+        let sent = self.outbound().send(frame).is_ok();
+        // A client that reconnects leaves the status to its reconnect loop.
+        if !sent && !self.inner.reconnects {
+            self.mark_disconnected();
+        }
+        sent
+    }
+
+    /// Sends a request on the current connection under a fresh number; the reply to wait
+    /// for. `None` at once while not connected.
+    pub(crate) fn send_request(
+        &self,
+        name: std::borrow::Cow<'static, str>,
+        payload: crate::payload::Payload,
+        context: MessageContext,
+    ) -> Option<reply::PendingReply> {
+        if self.status() != ConnectionStatus::Connected {
+            return None;
+        }
+        let id = self.inner.last_request.fetch_add(1, Ordering::Relaxed) + 1;
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let frame = crate::transport::RequestFrame { id, name, payload, context, reply };
+        let outbound = self.outbound();
+        if outbound.send(Inbound::Request(Box::new(frame))).is_err() {
+            drop(outbound);
+            // A client that reconnects leaves the status to its reconnect loop.
+            if !self.inner.reconnects {
+                self.mark_disconnected();
+            }
+            return None;
+        }
+        Some(reply::PendingReply::new(id, receiver))
+    }
+
+    /// Tells the transport that the caller of request `id` stopped waiting (its reply, if
+    /// dropped, is closed already), so that the server cancels the handler.
+    pub(crate) fn cancel(&self, id: u64) {
+        if self.status() == ConnectionStatus::Connected {
+            let _ = self.outbound().send(Inbound::Cancel(id));
+        }
+    }
+
+    /// Arms `reply` to cancel its request when dropped unanswered (for a caller that does not
+    /// cancel by itself).
+    pub(crate) fn cancel_on_drop(&self, reply: reply::PendingReply) -> reply::PendingReply {
+        reply.cancel_on_drop(&self.outbound())
+    }
+
+    pub(super) fn mark_disconnected(&self) {
+        self.inner.status_tx.send_if_modified(|s| {
+            let changed = *s != ConnectionStatus::Disconnected;
+            *s = ConnectionStatus::Disconnected;
+            changed
+        });
+    }
+}
