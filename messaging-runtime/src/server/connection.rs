@@ -12,8 +12,9 @@ use super::driver::Driver;
 use super::pipeline::Pipelines;
 use super::registry::{Broadcaster, Registry};
 use super::router::Router;
-use super::woken::{SelfWaking, Woken};
+use super::woken::SelfWaking;
 use super::Limits;
+use crate::transport::woken::Woken;
 use crate::transport::{CloseReason, Listener, ServerLink};
 
 /// Accepts clients until the listener closes, the server stops, or the task is aborted

@@ -19,6 +19,7 @@ pub mod nats;
 mod queue;
 #[cfg(feature = "ws")]
 pub mod tcp;
+pub(crate) mod woken;
 #[cfg(feature = "ws")]
 pub mod ws;
 

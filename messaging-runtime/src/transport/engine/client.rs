@@ -115,8 +115,7 @@ async fn read_side<S: FrameSocket>(
     control: &mpsc::Sender<Message>,
     heartbeat: std::time::Duration,
 ) -> ClientEnd {
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = super::heartbeats(heartbeat);
     // Whether anything came from the server since the last heartbeat.
     let mut heard = true;
     loop {
@@ -131,7 +130,7 @@ async fn read_side<S: FrameSocket>(
                     return end;
                 }
             }
-            _ = ticker.tick() => {
+            _ = ticks.next() => {
                 if !heard {
                     tracing::warn!("the server answered no heartbeat: taking the connection for dead");
                     return ClientEnd::Over;

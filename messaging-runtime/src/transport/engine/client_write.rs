@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -16,6 +16,7 @@ use super::FrameSocket;
 use crate::envelope as wire;
 use crate::error::WireError;
 use crate::payload::DecodeError;
+use crate::transport::woken::Woken;
 use crate::transport::Inbound;
 
 fn lock(pending: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
@@ -35,6 +36,8 @@ pub(super) async fn write_side<S: FrameSocket>(
     pending: &Mutex<Pending>,
     write_timeout: Duration,
 ) -> ClientEnd {
+    // Polled only when one came: pings are rare, requests are not.
+    let mut pings = Woken::new(futures_util::stream::poll_fn(|cx| controls.poll_recv(cx)));
     loop {
         // Callers that send without pause must not keep other tasks from their turn.
         crate::transport::fair::turn().await;
@@ -44,7 +47,7 @@ pub(super) async fn write_side<S: FrameSocket>(
                 Some(frame) => Ok(frame),
                 None => return ClientEnd::Closed,
             },
-            Some(ping) = controls.recv() => Err(ping),
+            Some(ping) = pings.next() => Err(ping),
         };
         let turn = async {
             match first {
@@ -55,14 +58,14 @@ pub(super) async fn write_side<S: FrameSocket>(
             sink.flush().await?;
             Ok::<_, tokio_tungstenite::tungstenite::Error>(more)
         };
-        match tokio::time::timeout(write_timeout, turn).await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => return ClientEnd::Closed,
-            Ok(Err(e)) => {
+        match super::within_limit(write_timeout, turn).await {
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => return ClientEnd::Closed,
+            Some(Err(e)) => {
                 tracing::debug!(error = %e, "websocket write failed");
                 return ClientEnd::Over;
             }
-            Err(_) => {
+            None => {
                 tracing::warn!(limit = ?write_timeout, "the server stopped reading: closing the connection");
                 return ClientEnd::Stalled;
             }

@@ -47,6 +47,46 @@ impl<T> FrameSocket for T where
 {
 }
 
+/// The heartbeat's ticks, the first one `interval` from now, as a stream polled only when a
+/// tick is due (a tick's future registers with the timer on every poll, and the loops
+/// that wait for it turn once per frame).
+pub(crate) fn heartbeats(interval: Duration) -> impl Stream<Item = ()> + Unpin {
+    let start = tokio::time::Instant::now() + interval;
+    let mut ticker = tokio::time::interval_at(start, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    crate::transport::woken::Woken::new(futures_util::stream::poll_fn(move |cx| {
+        ticker.poll_tick(cx).map(|_| Some(()))
+    }))
+}
+
+/// Runs `write`, which must finish within `limit` once it has to wait; `None` when it
+/// waited longer. A write that finishes on its first poll (the socket took it) costs no
+/// timer: a timer per write reads the clock and finds the runtime's handle, which showed up
+/// in the profile of every round trip. The timer starts at the first poll that waits, and
+/// `write` is polled only when woken (a `yield_now` inside it still yields).
+pub(crate) async fn within_limit<F: std::future::Future>(
+    limit: Duration,
+    write: F,
+) -> Option<F::Output> {
+    use std::future::Future as _;
+    use std::task::Poll;
+    let mut write = std::pin::pin!(write);
+    let mut timer = std::pin::pin!(None::<tokio::time::Sleep>);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = write.as_mut().poll(cx) {
+            return Poll::Ready(Some(done));
+        }
+        if timer.is_none() {
+            timer.set(Some(tokio::time::sleep(limit)));
+        }
+        match timer.as_mut().as_pin_mut() {
+            Some(timer) => timer.poll(cx).map(|()| None),
+            None => Poll::Pending,
+        }
+    })
+    .await
+}
+
 /// How many encoded answers (and pings) may wait for a server connection's write side;
 /// past it the connection reads no more requests until the write side catches up. A peer
 /// that keeps sending while it reads nothing fills it, and is closed as a slow consumer
@@ -125,5 +165,40 @@ pub(crate) async fn register(
         }
         (Err(_), Some(reason)) => Registration::Refused(reason),
         (Err(_), None) => Registration::Gone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_done_at_once_needs_no_time_and_a_stuck_one_ends_at_the_limit() {
+        let done = within_limit(Duration::from_secs(1), async { 7 }).await;
+        assert_eq!(done, Some(7));
+        let started = tokio::time::Instant::now();
+        let stuck = within_limit(Duration::from_secs(3), std::future::pending::<()>()).await;
+        assert_eq!(stuck, None, "a write that never finishes is given up");
+        assert_eq!(started.elapsed(), Duration::from_secs(3), "at the limit, not before");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_waits_a_while_within_the_limit_finishes() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            "written"
+        };
+        assert_eq!(within_limit(Duration::from_secs(3), slow).await, Some("written"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_tick_once_per_interval_from_one_interval_on() {
+        let started = tokio::time::Instant::now();
+        let mut ticks = heartbeats(Duration::from_secs(5));
+        assert_eq!(ticks.next().await, Some(()));
+        assert_eq!(started.elapsed(), Duration::from_secs(5), "the first tick one interval on");
+        assert_eq!(ticks.next().await, Some(()));
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
     }
 }

@@ -17,6 +17,7 @@ use super::outbox::Outbox;
 use super::{ConnectionOptions, FrameSocket, MAX_QUEUED_ANSWERS};
 use crate::envelope::{self as wire, Frame};
 use crate::payload::Payload;
+use crate::transport::woken::Woken;
 use crate::transport::{CloseReason, EventFrame, EventReceiver, Inbound, Reply, RequestFrame};
 
 /// What one turn of the loop decided.
@@ -74,6 +75,8 @@ pub(crate) async fn serve_socket<S: FrameSocket>(
     options: ConnectionOptions,
 ) {
     let signal = events.close_signal();
+    // Polled only when it woke: it registers with a `Notify` on every poll.
+    let mut closing = Woken::new(Box::pin(signal.wait()));
     let (mut sink, mut stream) = ws.split();
     let outbox = Outbox::new(MAX_QUEUED_ANSWERS);
     // The read side first: the answers it queues are then written in the same turn.
@@ -83,7 +86,7 @@ pub(crate) async fn serve_socket<S: FrameSocket>(
             biased;
             end = read_side(&mut stream, &inbound, &outbox, options.heartbeat) => end,
             end = super::server_write::write_side(&mut sink, &mut events, &outbox, options.write_timeout) => end,
-            reason = signal.wait() => {
+            reason = &mut closing => {
                 tracing::info!(%reason, "closing a connection");
                 End::Close(Some(close_frame(reason)))
             }
@@ -148,8 +151,9 @@ async fn read_side<S: FrameSocket>(
     let (_never_sent, never) = oneshot::channel();
     replies.push(PendingReply { id: None, answer: never, waker: None, cancelled: false });
     let mut size = wire::BufferSize::default();
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = super::heartbeats(heartbeat);
+    // Polled only when it woke: a new `closed()` registers with a `Notify` on every poll.
+    let mut closed = Woken::new(Box::pin(inbound.closed()));
     // Whether anything came from the client since the last heartbeat.
     let mut heard = true;
     loop {
@@ -166,7 +170,7 @@ async fn read_side<S: FrameSocket>(
             Some((id, reply)) = replies.next(), if replies.len() > 1 => {
                 on_reply(&id, reply, &mut size)
             }
-            () = inbound.closed(), if !letting_go => {
+            () = &mut closed, if !letting_go => {
                 letting_go = true;
                 Step::Nothing
             }
@@ -174,7 +178,7 @@ async fn read_side<S: FrameSocket>(
                 heard = true;
                 on_message(message, inbound, &mut replies, &mut size)
             }
-            _ = ticker.tick() => {
+            _ = ticks.next() => {
                 if !heard {
                     tracing::info!("the client answered no heartbeat: dropping its connection");
                     return End::Over;

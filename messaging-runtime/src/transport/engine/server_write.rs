@@ -96,10 +96,10 @@ async fn within<E>(
     limit: Duration,
     write: impl std::future::Future<Output = Result<(), E>>,
 ) -> Result<(), End> {
-    match tokio::time::timeout(limit, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Over),
-        Err(_) => {
+    match super::within_limit(limit, write).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(End::Over),
+        None => {
             tracing::info!(?limit, "closing a connection whose peer stopped reading");
             Err(End::Stalled(slow_consumer("the client stopped reading")))
         }
