@@ -126,6 +126,25 @@ async fn a_plain_nats_client_gets_the_documented_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_nats_clients_timing_headers_reach_the_handler() {
+    let broker = NatsServer::start();
+    let running = replica(&broker.url()).await;
+    let raw = raw(&broker.url()).await;
+    // Without headers, and with a plain client's inbox as the reply subject: no timing.
+    let none = request(&raw, "mb.conformance.timing", HeaderMap::new(), "{}").await;
+    assert_eq!(json_of(&none), json!({"timestamp": null, "deadline_ms": null}));
+    // With them: the documented headers, as any NATS client in any language sends them.
+    let mut headers = HeaderMap::new();
+    headers.insert("Mb-Timestamp", "1764806400000");
+    headers.insert("Mb-Deadline-Ms", "20000");
+    let timed = json_of(&request(&raw, "mb.conformance.timing", headers, "{}").await);
+    assert_eq!(timed["timestamp"].as_u64(), Some(1_764_806_400_000));
+    let left = timed["deadline_ms"].as_u64().expect("the deadline reached the handler");
+    assert!(left > 10_000 && left <= 20_000, "most of the 20 s left, got {left} ms");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_nobody_serves_fails_at_once_with_no_responders() {
     let broker = NatsServer::start();
     let client = client(&broker.url()).await;
