@@ -51,6 +51,13 @@ impl<F> Woken<F> {
     pub(crate) fn inner_mut(&mut self) -> &mut F {
         &mut self.inner
     }
+
+    /// Whether `inner` woke since it was last polled (or was never polled). The task is
+    /// registered first, so a wake-up that comes after the check still reaches it.
+    fn woke(&self, cx: &Context<'_>) -> bool {
+        self.flag.task.register(cx.waker());
+        self.flag.woken.swap(false, Ordering::AcqRel)
+    }
 }
 
 impl<F: Future + Unpin> Future for Woken<F> {
@@ -58,8 +65,7 @@ impl<F: Future + Unpin> Future for Woken<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        this.flag.task.register(cx.waker());
-        if !this.flag.woken.swap(false, Ordering::AcqRel) {
+        if !this.woke(cx) {
             return Poll::Pending;
         }
         Pin::new(&mut this.inner).poll(&mut Context::from_waker(&this.waker))
@@ -71,8 +77,7 @@ impl<S: Stream + Unpin> Stream for Woken<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = &mut *self;
-        this.flag.task.register(cx.waker());
-        if !this.flag.woken.swap(false, Ordering::AcqRel) {
+        if !this.woke(cx) {
             return Poll::Pending;
         }
         let next = Pin::new(&mut this.inner).poll_next(&mut Context::from_waker(&this.waker));
