@@ -42,3 +42,33 @@ pub(crate) async fn turn() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Steps aside once: wakes its own task and returns `Pending`, so that the futures polled
+/// beside this one in the same task take their step before this one goes on. A task that
+/// polls itself again when it woke itself (a server's connection) pays no trip through the
+/// scheduler for it.
+#[cfg_attr(not(feature = "ws"), allow(dead_code, reason = "only the socket engine steps aside"))]
+pub(crate) fn step_aside() -> StepAside {
+    StepAside { stepped: false }
+}
+
+/// The future of [`step_aside`].
+pub(crate) struct StepAside {
+    stepped: bool,
+}
+
+impl std::future::Future for StepAside {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.stepped {
+            return std::task::Poll::Ready(());
+        }
+        self.stepped = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
