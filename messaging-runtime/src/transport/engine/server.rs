@@ -405,3 +405,7 @@ impl Future for PendingReply {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
