@@ -25,13 +25,21 @@ pub(crate) struct NatsServer {
     store: PathBuf,
     /// `-cluster` and `-routes` arguments, kept for a restart.
     cluster: Vec<String>,
+    /// The port it listens for routes on, when it is a cluster's node.
+    route_port: Option<u16>,
 }
 
-/// A free TCP port on 127.0.0.1 (for a cluster's route port, which nats-server cannot pick
-/// itself and report).
-pub(crate) fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
-    listener.local_addr().expect("has an address").port()
+/// What a starting nats-server said it listens on.
+struct Listening {
+    client: u16,
+    route: Option<u16>,
+}
+
+/// The port at the end of a `Listening for ... connections on HOST:PORT` line, if `line` is
+/// that line for `what` connections.
+fn listening_port(line: &str, what: &str) -> Option<u16> {
+    let rest = line.split(&format!("Listening for {what} connections on ")).nth(1)?;
+    rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok())
 }
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -46,20 +54,29 @@ impl NatsServer {
         Self::start_with(0, Vec::new())
     }
 
-    /// One node of a cluster named `cluster`: it listens for routes on `route_port` and
-    /// connects to the nodes at `routes` (their route ports). No JetStream.
-    pub(crate) fn cluster_node(route_port: u16, routes: &[u16]) -> Self {
-        let routes =
-            routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
-        let args = vec![
+    /// One node of a cluster: it listens for routes on a port it picks itself
+    /// ([`NatsServer::route_port`]) and connects to the nodes at `routes` (their route
+    /// ports; the cluster then meshes by itself). No JetStream.
+    ///
+    /// The server picks the port, and says which, so no other test can take it between
+    /// the choice and the bind (a port found free and handed over could be).
+    pub(crate) fn cluster_node(routes: &[u16]) -> Self {
+        let mut args = vec![
             "--cluster_name".to_owned(),
             "messaging-tests".to_owned(),
             "--cluster".to_owned(),
-            format!("nats://127.0.0.1:{route_port}"),
-            "--routes".to_owned(),
-            routes,
+            "nats://127.0.0.1:-1".to_owned(),
         ];
-        Self::start_with(0, args)
+        if !routes.is_empty() {
+            let routes = routes.iter().map(|p| format!("nats://127.0.0.1:{p}"));
+            args.extend(["--routes".to_owned(), routes.collect::<Vec<_>>().join(",")]);
+        }
+        let mut node = Self::start_with(0, args);
+        // A restart listens where it did before.
+        if let Some(port) = node.route_port {
+            node.cluster[3] = format!("nats://127.0.0.1:{port}");
+        }
+        node
     }
 
     /// A nats-server on `port` (0: ephemeral) with extra arguments (cluster routes).
@@ -69,7 +86,7 @@ impl NatsServer {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut server = Self { child: None, port, store, cluster };
+        let mut server = Self { child: None, port, store, cluster, route_port: None };
         server.launch();
         server
     }
@@ -98,10 +115,12 @@ impl NatsServer {
             )
         });
         let stderr = child.stderr.take().expect("stderr is piped");
+        // A cluster's node says where it listens for routes after it says it is ready.
+        let routes = !self.cluster.is_empty();
         let (found, port) = mpsc::channel();
         std::thread::spawn(move || {
             let mut found = Some(found);
-            let mut port = None;
+            let (mut port, mut route, mut ready) = (None, None, false);
             let mut log = Vec::new();
             let mut trace = std::env::var("NATS_TRACE_DIR").ok().and_then(|dir| {
                 std::fs::OpenOptions::new()
@@ -115,13 +134,13 @@ impl NatsServer {
                     use std::io::Write as _;
                     let _ = writeln!(file, "{line}");
                 }
-                if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                    port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
-                }
+                port = port.or_else(|| listening_port(&line, "client"));
+                route = route.or_else(|| listening_port(&line, "route"));
                 // Only now does it serve clients as it should (accounts and JetStream set up).
-                if line.contains("Server is ready") {
-                    if let (Some(tx), Some(port)) = (found.take(), port) {
-                        let _ = tx.send(Ok(port));
+                ready |= line.contains("Server is ready");
+                if ready && (route.is_some() || !routes) {
+                    if let (Some(tx), Some(client)) = (found.take(), port) {
+                        let _ = tx.send(Ok(Listening { client, route }));
                     }
                 }
                 if found.is_some() {
@@ -133,7 +152,10 @@ impl NatsServer {
             }
         });
         match port.recv_timeout(READY) {
-            Ok(Ok(port)) => self.port = port,
+            Ok(Ok(listening)) => {
+                self.port = listening.client;
+                self.route_port = listening.route;
+            }
             Ok(Err(log)) => panic!("nats-server exited before it listened:\n{log}"),
             Err(_) => panic!("nats-server did not listen within {READY:?}"),
         }
@@ -148,6 +170,11 @@ impl NatsServer {
     /// The client port.
     pub(crate) fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port a cluster's node listens for routes on.
+    pub(crate) fn route_port(&self) -> u16 {
+        self.route_port.expect("a cluster node listens for routes")
     }
 
     /// Kills the server (as a crash would) and waits until it is gone.
