@@ -4,13 +4,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tower::util::BoxCloneService;
 use tower::{Layer, Service as TowerService};
 
 use super::deadlines::Deadlines;
 use super::dispatch::{dispatch_events, Connection};
 use super::reconnect::Redial;
+use super::status::StatusCell;
 use super::subscription::Subscriptions;
 use super::{pipeline, Backoff, Client, ConnectionStatus, Inner};
 use super::{DEFAULT_EVENT_BUFFER, DEFAULT_TIMEOUT};
@@ -225,7 +225,7 @@ impl ClientBuilder {
     /// timeout, or a backoff that would not back off), then whatever the transport says.
     pub async fn connect(self, address: &str) -> Result<Client, TransportError> {
         self.check()?;
-        let (status_tx, status) = watch::channel(ConnectionStatus::Connecting);
+        let status = Arc::new(StatusCell::new(ConnectionStatus::Connecting));
         let own = self.transport.map(|own| own.0);
         let transport = match &own {
             Some(transport) => {
@@ -238,10 +238,9 @@ impl ClientBuilder {
             Err(e) => Err(e),
         };
         let link = link.inspect_err(|_| {
-            status_tx.send_replace(ConnectionStatus::Error);
+            status.set(ConnectionStatus::Error);
         })?;
-        status_tx.send_replace(ConnectionStatus::Connected);
-        let status_tx = Arc::new(status_tx);
+        status.set(ConnectionStatus::Connected);
         let subscriptions = Arc::new(Subscriptions::with_buffer(self.event_buffer));
         let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
         let client_id = Arc::new(std::sync::RwLock::new(link.client_id));
@@ -253,7 +252,7 @@ impl ClientBuilder {
             },
             Arc::clone(&subscriptions),
             self.layers.events(&subscriptions),
-            Arc::clone(&status_tx),
+            Arc::clone(&status),
             self.reconnect.map(|backoff| Redial {
                 address: address.to_owned(),
                 transport: own,
@@ -278,7 +277,6 @@ impl ClientBuilder {
             timer,
             subscriptions,
             status,
-            status_tx,
             timeout: self.timeout,
             source: self.source,
             address: address.to_owned(),

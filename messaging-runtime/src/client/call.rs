@@ -5,7 +5,7 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::deadlines::{Elapsed, Expiring};
 use super::pipeline::Answer;
@@ -220,13 +220,16 @@ impl<'a> State<'a> {
         let State::Start { client, payload, context, timeout, wait } = self else {
             return Some(self);
         };
+        // One reading of the clock stamps the request and starts its deadline, on the
+        // runtime's clock (which a test may pause), as `tokio::time::timeout` would.
+        let now = tokio::time::Instant::now();
         let mut context = match context {
-            Some(given) => (*given).merged_over(client.new_context()),
-            None => client.new_context(),
+            Some(given) => (*given).merged_over(client.new_context_at(now.into_std())),
+            None => client.new_context_at(now.into_std()),
         };
         let timeout = effective_timeout(client, timeout, &context);
-        context.deadline = Instant::now().checked_add(timeout);
-        let ready = Ready { client, payload, context, timeout, expiry: expiry(timeout) };
+        context.deadline = now.into_std().checked_add(timeout);
+        let ready = Ready { client, payload, context, timeout, expiry: expiry(now, timeout) };
         if wait && client.status() == ConnectionStatus::Reconnecting {
             let connected = Box::pin(until_connected(client, ready.expiry));
             return Some(State::Reconnecting { send: Box::new(ready), connected });
@@ -362,10 +365,9 @@ fn effective_timeout(
     context.remaining().map_or(chosen, |left| left.min(chosen))
 }
 
-/// When a call that starts now with `timeout` expires, on the runtime's clock (which a
-/// test may pause), as `tokio::time::timeout` would compute it.
-fn expiry(timeout: Duration) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
+/// When a call that starts at `now` with `timeout` expires, as `tokio::time::timeout`
+/// would compute it.
+fn expiry(now: tokio::time::Instant, timeout: Duration) -> tokio::time::Instant {
     // What tokio uses for "never" when a deadline overflows: about 30 years.
     now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tower::{Service as TowerService, ServiceExt};
 
 use super::reconnect::{self, Redial};
+use super::status::StatusCell;
 use super::subscription::Subscriptions;
 use super::ConnectionStatus;
 use crate::context::MessageContext;
@@ -30,14 +31,14 @@ pub(super) async fn dispatch_events(
     mut connection: Connection,
     subscriptions: Arc<Subscriptions>,
     mut layers: Option<EventService<MessageContext>>,
-    status: Arc<watch::Sender<ConnectionStatus>>,
+    status: Arc<StatusCell>,
     reconnect: Option<Redial>,
 ) {
     loop {
         pump(&mut connection.events, &subscriptions, &mut layers).await;
         let Some(redial) = &reconnect else { break };
         let address = &redial.address;
-        status.send_replace(ConnectionStatus::Reconnecting);
+        status.set(ConnectionStatus::Reconnecting);
         match reconnect::reconnect(redial).await {
             Ok(link) => {
                 *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
@@ -45,18 +46,18 @@ pub(super) async fn dispatch_events(
                 *connection.client_id.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.client_id;
                 connection.events = link.events;
-                status.send_replace(ConnectionStatus::Connected);
+                status.set(ConnectionStatus::Connected);
                 tracing::info!(%address, "reconnected");
             }
             Err(e) => {
                 tracing::warn!(%address, error = %e, "gave up reconnecting");
-                status.send_replace(ConnectionStatus::Error);
+                status.set(ConnectionStatus::Error);
                 subscriptions.close_all();
                 return;
             }
         }
     }
-    status.send_replace(ConnectionStatus::Disconnected);
+    status.set(ConnectionStatus::Disconnected);
     subscriptions.close_all();
 }
 

@@ -12,6 +12,7 @@ mod reconnect;
 mod reply;
 mod sending;
 mod session;
+mod status;
 mod subscription;
 
 use std::borrow::Cow;
@@ -188,8 +189,7 @@ struct Inner {
     deadlines: Arc<Deadlines>,
     timer: JoinHandle<()>,
     subscriptions: Arc<Subscriptions>,
-    status: watch::Receiver<ConnectionStatus>,
-    status_tx: Arc<watch::Sender<ConnectionStatus>>,
+    status: Arc<status::StatusCell>,
     timeout: Duration,
     source: Option<String>,
     address: String,
@@ -230,7 +230,7 @@ impl Client {
 
     /// The connection status now.
     pub fn status(&self) -> ConnectionStatus {
-        *self.inner.status.borrow()
+        self.inner.status.get()
     }
 
     /// The id the server registered this connection under (what its handlers see as
@@ -251,9 +251,7 @@ impl Client {
     /// now counts as seen, so its first `changed()` is a real change, not the connect that
     /// happened before it was asked for.
     pub fn watch_status(&self) -> watch::Receiver<ConnectionStatus> {
-        let mut status = self.inner.status.clone();
-        status.mark_unchanged();
-        status
+        self.inner.status.subscribe()
     }
 
     /// The connection status as a `Stream`: the status now, then every change, never the
@@ -261,7 +259,7 @@ impl Client {
     pub fn status_stream(
         &self,
     ) -> impl futures_core::Stream<Item = ConnectionStatus> + Send + Unpin + 'static {
-        let mut receiver = self.inner.status.clone();
+        let mut receiver = self.inner.status.subscribe();
         let first = *receiver.borrow_and_update();
         Box::pin(futures_util::stream::unfold(
             (receiver, Some(first), None::<ConnectionStatus>),

@@ -70,10 +70,6 @@ impl Client {
     }
 
     pub(super) fn mark_disconnected(&self) {
-        self.inner.status_tx.send_if_modified(|s| {
-            let changed = *s != ConnectionStatus::Disconnected;
-            *s = ConnectionStatus::Disconnected;
-            changed
-        });
+        self.inner.status.set_if_changed(ConnectionStatus::Disconnected);
     }
 }

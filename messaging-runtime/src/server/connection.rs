@@ -48,8 +48,14 @@ pub(super) async fn accept_loop(
                         link.outbound.finish(CloseReason::TooManyConnections);
                         continue;
                     }
+                    // Only a transport's own loops on the task wake it from within.
+                    let drives = link.driver.is_some();
                     let serve = serve_connection(link, Arc::clone(&router), Arc::clone(&pipelines), Arc::clone(&registry), limits.max_in_flight, shutdown.clone());
-                    connections.spawn(SelfWaking::new(Box::pin(serve)));
+                    if drives {
+                        connections.spawn(SelfWaking::new(Box::pin(serve)));
+                    } else {
+                        connections.spawn(serve);
+                    }
                 }
                 None => break,
             },

@@ -1,10 +1,21 @@
 //! What a handler knows about the message it is handling.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::context::MessageContext;
 use crate::server::gate::SessionSlot;
 use crate::server::registry::{Broadcaster, ClientId};
+
+/// Who sent a message: the same for every message of one connection, so each message's
+/// context shares it rather than holding copies of its parts.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    /// The id the server assigned to the client.
+    pub(crate) client_id: ClientId,
+    /// Publishes to the server's clients.
+    pub(crate) broadcaster: Broadcaster,
+}
 
 /// The context a request or event handler receives: the sender's [`MessageContext`], the
 /// id the server assigned to the sending client, and a [`Broadcaster`] to publish events.
@@ -65,20 +76,15 @@ use crate::server::registry::{Broadcaster, ClientId};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Context {
-    message: MessageContext,
-    client_id: ClientId,
-    broadcaster: Broadcaster,
+    message: Box<MessageContext>,
+    peer: Arc<Peer>,
     /// The connection's login, for the authentication layer; `None` on a server without one.
     pub(crate) session: Option<SessionSlot>,
 }
 
 impl Context {
-    pub(crate) fn new(
-        message: MessageContext,
-        client_id: ClientId,
-        broadcaster: Broadcaster,
-    ) -> Self {
-        Self { message, client_id, broadcaster, session: None }
+    pub(crate) fn new(message: MessageContext, peer: Arc<Peer>) -> Self {
+        Self { message: Box::new(message), peer, session: None }
     }
 
     /// The sender's context, as it arrived.
@@ -93,25 +99,25 @@ impl Context {
 
     /// The sender's context, by value.
     pub fn into_message(self) -> MessageContext {
-        self.message
+        *self.message
     }
 
     /// The id the server assigned to the sending client.
     pub fn client_id(&self) -> &ClientId {
-        &self.client_id
+        &self.peer.client_id
     }
 
     /// Publishes events to this server's clients, through a generated publisher (which
     /// checks at compile time that each event is its contract's).
     pub fn broadcaster(&self) -> &Broadcaster {
-        &self.broadcaster
+        &self.peer.broadcaster
     }
 
     /// A contract's typed publisher, in one expression from a handler:
     /// `cx.events::<OrderServiceEvents>().order_placed(placed)`.
     #[must_use]
     pub fn events<P: From<Broadcaster>>(&self) -> P {
-        P::from(self.broadcaster.clone())
+        P::from(self.peer.broadcaster.clone())
     }
 
     /// A context for a call this handler makes to another service, on this service's own

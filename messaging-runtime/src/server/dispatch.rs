@@ -11,7 +11,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tower::ServiceExt;
 
-use super::context::Context;
+use super::context::{Context, Peer};
 use super::gate::SessionSlot;
 use super::pipeline::Pipelines;
 use super::registry::Broadcaster;
@@ -31,7 +31,8 @@ pub(super) struct Connection {
     /// The server's event layers, `None` when there are none.
     events: Option<EventService<Context>>,
     pub(super) client_id: ClientId,
-    broadcaster: Broadcaster,
+    /// What every message's context shares: the client's id and the broadcaster.
+    peer: Arc<Peer>,
     /// The session opened on this connection with `$login`, if any.
     session: SessionSlot,
     max_in_flight: usize,
@@ -58,8 +59,8 @@ impl Connection {
             events: pipelines.events.as_ref().map(Template::get),
             router,
             pipelines,
+            peer: Arc::new(Peer { client_id: client_id.clone(), broadcaster }),
             client_id,
-            broadcaster,
             session: if sessions { SessionSlot::default() } else { SessionSlot::unbound() },
             max_in_flight,
             seq: 0,
@@ -75,7 +76,7 @@ impl Connection {
         if let Some(auth) = message.auth.as_mut() {
             auth.actor = None;
         }
-        let mut context = Context::new(message, self.client_id.clone(), self.broadcaster.clone());
+        let mut context = Context::new(message, Arc::clone(&self.peer));
         if self.pipelines.gate.is_active() {
             context.session = Some(self.session.clone());
         }

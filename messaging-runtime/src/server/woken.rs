@@ -9,11 +9,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use futures_util::task::{waker, ArcWake, AtomicWaker};
+use futures_util::task::{waker, ArcWake};
+
+use crate::transport::woken::TaskSlot;
 
 /// Polls a future again, in the same poll, when it woke itself while being polled (up to
 /// [`SelfWaking::TURNS`] times, then it yields like any task); wake-ups from elsewhere
@@ -22,23 +24,28 @@ pub(super) struct SelfWaking<F> {
     inner: F,
     flag: Arc<Turn>,
     waker: Waker,
+    /// The task waker last registered in `flag`.
+    registered: Option<Waker>,
 }
 
+/// Set in [`Turn::state`] while the future is being polled.
+const RUNNING: u8 = 1;
+/// Set in [`Turn::state`] when anything woke the future since its poll began.
+const WOKEN: u8 = 2;
+
 struct Turn {
-    /// Whether the future is being polled right now.
-    running: AtomicBool,
-    /// Whether anything woke it since its poll began.
-    woken: AtomicBool,
+    /// [`RUNNING`] and [`WOKEN`]: one atomic, so a wake-up and the end of a poll are
+    /// ordered, and each costs one atomic write.
+    state: AtomicU8,
     /// The task it runs on.
-    task: AtomicWaker,
+    task: TaskSlot,
 }
 
 impl ArcWake for Turn {
     fn wake_by_ref(turn: &Arc<Self>) {
-        // Sequentially consistent with the poll loop below: a wake-up that sees the poll
-        // running is seen by that poll once it stops running.
-        turn.woken.store(true, Ordering::SeqCst);
-        if !turn.running.load(Ordering::SeqCst) {
+        // A wake-up that finds the poll running is seen by that poll when it ends (the
+        // `fetch_and` below); one that does not wakes the task.
+        if turn.state.fetch_or(WOKEN, Ordering::AcqRel) & RUNNING == 0 {
             turn.task.wake();
         }
     }
@@ -50,13 +57,9 @@ impl<F: Future + Unpin> SelfWaking<F> {
 
     /// Wraps `inner`.
     pub(super) fn new(inner: F) -> Self {
-        let flag = Arc::new(Turn {
-            running: AtomicBool::new(false),
-            woken: AtomicBool::new(false),
-            task: AtomicWaker::new(),
-        });
+        let flag = Arc::new(Turn { state: AtomicU8::new(0), task: TaskSlot::default() });
         let waker = waker(Arc::clone(&flag));
-        Self { inner, flag, waker }
+        Self { inner, flag, waker, registered: None }
     }
 }
 
@@ -65,13 +68,12 @@ impl<F: Future + Unpin> Future for SelfWaking<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        this.flag.task.register(cx.waker());
+        this.flag.task.register(&mut this.registered, cx.waker());
         for _ in 0..Self::TURNS {
-            this.flag.woken.store(false, Ordering::SeqCst);
-            this.flag.running.store(true, Ordering::SeqCst);
+            this.flag.state.swap(RUNNING, Ordering::AcqRel);
             let polled = Pin::new(&mut this.inner).poll(&mut Context::from_waker(&this.waker));
-            this.flag.running.store(false, Ordering::SeqCst);
-            if polled.is_ready() || !this.flag.woken.load(Ordering::SeqCst) {
+            let during = this.flag.state.fetch_and(!RUNNING, Ordering::AcqRel);
+            if polled.is_ready() || during & WOKEN == 0 {
                 return polled;
             }
         }
