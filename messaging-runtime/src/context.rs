@@ -188,36 +188,6 @@ pub(crate) fn now_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// How long a pairing of the monotonic clock with the wall clock is used before the wall
-/// clock is read again: a wall clock that was set shows in timestamps after at most this
-/// long, and one that is slewed (at most 0.05% by NTP) drifts from them by at most 50 µs.
-const WALL_CLOCK_REREAD: Duration = Duration::from_millis(100);
-
-std::thread_local! {
-    /// The last reading of the wall clock on this thread (since the Unix epoch), and the
-    /// monotonic instant it was taken at.
-    static WALL_CLOCK: std::cell::Cell<Option<(Instant, Duration)>> = const { std::cell::Cell::new(None) };
-}
-
-/// Milliseconds since the Unix epoch at `at`, a reading of the monotonic clock taken just
-/// now: a caller that needs both clocks (a request's timestamp and its deadline) reads the
-/// clock once. The wall clock is read again at most every [`WALL_CLOCK_REREAD`] per thread.
-pub(crate) fn millis_at(at: Instant) -> u64 {
-    let wall = WALL_CLOCK.with(|cell| {
-        if let Some((base, wall)) = cell.get() {
-            if let Some(since) = at.checked_duration_since(base) {
-                if since < WALL_CLOCK_REREAD {
-                    return wall + since;
-                }
-            }
-        }
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        cell.set(Some((at, wall)));
-        wall
-    });
-    u64::try_from(wall.as_millis()).unwrap_or(u64::MAX)
-}
-
 fn serialize_deadline<S: Serializer>(deadline: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
     let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
     let millis = remaining.map(|r| u64::try_from(r.as_millis()).unwrap_or(u64::MAX));
@@ -232,17 +202,6 @@ fn deserialize_deadline<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Instan
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_timestamp_from_the_monotonic_clock_agrees_with_the_wall_clock() {
-        // Many readings, so that both paths run: the wall clock read, and the pairing used.
-        for _ in 0..20_000 {
-            let before = now_millis();
-            let stamped = millis_at(Instant::now());
-            let after = now_millis();
-            assert!((before..=after).contains(&stamped), "{before} <= {stamped} <= {after}");
-        }
-    }
 
     #[test]
     fn reads_the_context_a_typescript_client_sends() {

@@ -220,13 +220,15 @@ impl<'a> State<'a> {
         let State::Start { client, payload, context, timeout, wait } = self else {
             return Some(self);
         };
-        // One reading of the clock stamps the request and starts its deadline, on the
-        // runtime's clock (which a test may pause), as `tokio::time::timeout` would.
-        let now = tokio::time::Instant::now();
         let mut context = match context {
-            Some(given) => (*given).merged_over(client.new_context_at(now.into_std())),
-            None => client.new_context_at(now.into_std()),
+            Some(given) => (*given).merged_over(client.new_context()),
+            None => client.new_context(),
         };
+        // One reading of the monotonic clock starts the deadline the server is told and the
+        // one this call waits for, on the runtime's clock (which a test may pause), as
+        // `tokio::time::timeout` would. (The timestamp is the wall clock's: the monotonic
+        // clock cannot stand in for it, as the wall clock may be slewed.)
+        let now = tokio::time::Instant::now();
         let timeout = effective_timeout(client, timeout, &context);
         context.deadline = now.into_std().checked_add(timeout);
         let ready = Ready { client, payload, context, timeout, expiry: expiry(now, timeout) };

@@ -9,15 +9,7 @@ use crate::error::CallError;
 
 impl Client {
     pub(crate) fn new_context(&self) -> MessageContext {
-        self.new_context_at(std::time::Instant::now())
-    }
-
-    /// A fresh context stamped with the time `now`, a reading of the monotonic clock.
-    pub(crate) fn new_context_at(&self, now: std::time::Instant) -> MessageContext {
-        let mut cx = MessageContext {
-            timestamp: Some(crate::context::millis_at(now)),
-            ..MessageContext::default()
-        };
+        let mut cx = MessageContext::new();
         cx.source.clone_from(&self.inner.source);
         // Checked without the lock first: a client that never logged in pays nothing.
         if self.inner.logged_in.load(Ordering::Acquire) {
