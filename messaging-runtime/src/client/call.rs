@@ -15,6 +15,8 @@ use crate::contract::{ErrorCode, Request};
 use crate::error::{codes, CallError, WireError};
 use crate::middleware::ClientRequest;
 use crate::payload::Payload;
+use crate::transport::{Reply, RequestFrame};
+use tokio::sync::oneshot;
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
 ///
@@ -203,11 +205,12 @@ impl<R, E> std::fmt::Debug for CallFuture<'_, R, E> {
     }
 }
 
-/// A request ready to go: its context carries its deadline.
+/// A request ready to go, built in its box once: its context carries its deadline.
 struct Ready<'a> {
     client: &'a Client,
-    payload: Payload,
-    context: MessageContext,
+    frame: Box<RequestFrame>,
+    /// The frame's reply.
+    receiver: oneshot::Receiver<Reply>,
     timeout: Duration,
     expiry: tokio::time::Instant,
 }
@@ -220,41 +223,45 @@ impl<'a> State<'a> {
         let State::Start { client, payload, context, timeout, wait } = self else {
             return Some(self);
         };
-        let mut context = match context {
-            Some(given) => (*given).merged_over(client.new_context()),
-            None => client.new_context(),
-        };
+        let (reply, receiver) = oneshot::channel();
+        let name = Cow::Borrowed(name);
+        let mut frame =
+            Box::new(RequestFrame { id: 0, name, payload, context: client.new_context(), reply });
+        if let Some(given) = context {
+            frame.context = (*given).merged_over(std::mem::take(&mut frame.context));
+        }
         // One reading of the monotonic clock starts the deadline the server is told and the
         // one this call waits for, on the runtime's clock (which a test may pause), as
         // `tokio::time::timeout` would. (The timestamp is the wall clock's: the monotonic
         // clock cannot stand in for it, as the wall clock may be slewed.)
         let now = tokio::time::Instant::now();
-        let timeout = effective_timeout(client, timeout, &context);
-        context.deadline = now.into_std().checked_add(timeout);
-        let ready = Ready { client, payload, context, timeout, expiry: expiry(now, timeout) };
+        let timeout = effective_timeout(client, timeout, &frame.context);
+        frame.context.deadline = now.into_std().checked_add(timeout);
+        let ready = Ready { client, frame, receiver, timeout, expiry: expiry(now, timeout) };
         if wait && client.status() == ConnectionStatus::Reconnecting {
             let connected = Box::pin(until_connected(client, ready.expiry));
             return Some(State::Reconnecting { send: Box::new(ready), connected });
         }
-        ready.send(name)
+        ready.send()
     }
 }
 
 impl<'a> Ready<'a> {
     /// Hands the request to the transport (or the client's layers); `None` when the
     /// connection is gone.
-    fn send(self, name: &'static str) -> Option<State<'a>> {
-        let Ready { client, payload, context, timeout, expiry } = self;
+    fn send(self) -> Option<State<'a>> {
+        let Ready { client, frame, receiver, timeout, expiry } = self;
         // The number of a request sent straight to the connection, which this call cancels
         // itself; one that goes through the client's layers cancels by its reply.
         let mut id = None;
         let answer = match &client.inner.requests {
             Some(pipeline) => {
-                let request = ClientRequest { name: Cow::Borrowed(name), payload, context };
-                Answer::piped(pipeline.get(), request)
+                // The layers send it anew; the reply made with the frame goes unused.
+                let RequestFrame { name, payload, context, .. } = *frame;
+                Answer::piped(pipeline.get(), ClientRequest { name, payload, context })
             }
             None => {
-                let reply = client.send_request(Cow::Borrowed(name), payload, context)?;
+                let reply = client.send_frame(frame, receiver)?;
                 id = Some(reply.id());
                 Answer::Direct(reply)
             }
@@ -313,7 +320,7 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
             if !connected {
                 return Poll::Ready(Err(CallError::Disconnected));
             }
-            match (*send).send(R::NAME) {
+            match (*send).send() {
                 Some(waiting) => this.state = waiting,
                 None => return Poll::Ready(Err(CallError::Disconnected)),
             }

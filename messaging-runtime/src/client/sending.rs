@@ -3,11 +3,11 @@
 
 use std::sync::atomic::Ordering;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{reply, Client, ConnectionStatus};
 use crate::context::MessageContext;
-use crate::transport::Inbound;
+use crate::transport::{Inbound, Reply, RequestFrame};
 
 impl Client {
     pub(super) fn outbound(
@@ -37,14 +37,28 @@ impl Client {
         payload: crate::payload::Payload,
         context: MessageContext,
     ) -> Option<reply::PendingReply> {
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let frame = RequestFrame { id: 0, name, payload, context, reply };
+        self.send_frame(Box::new(frame), receiver)
+    }
+
+    /// Sends a request frame, built by the caller (whose `reply` goes with `receiver`),
+    /// under a fresh number; the reply to wait for. `None` at once while not connected.
+    ///
+    /// A caller that builds the frame in its box once spares the context (the largest part
+    /// of a request) the copies that passing it along by value would make.
+    pub(crate) fn send_frame(
+        &self,
+        mut frame: Box<RequestFrame>,
+        receiver: oneshot::Receiver<Reply>,
+    ) -> Option<reply::PendingReply> {
         if self.status() != ConnectionStatus::Connected {
             return None;
         }
         let id = self.inner.last_request.fetch_add(1, Ordering::Relaxed) + 1;
-        let (reply, receiver) = tokio::sync::oneshot::channel();
-        let frame = crate::transport::RequestFrame { id, name, payload, context, reply };
+        frame.id = id;
         let outbound = self.outbound();
-        if outbound.send(Inbound::Request(Box::new(frame))).is_err() {
+        if outbound.send(Inbound::Request(frame)).is_err() {
             drop(outbound);
             // A client that reconnects leaves the status to its reconnect loop.
             if !self.inner.reconnects {
