@@ -6,8 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-
-use futures_util::FutureExt;
+use std::task::{Context as TaskContext, Poll};
 
 use crate::contract::handshake::{self, Hello, HANDSHAKE};
 use crate::contract::{ContractDescriptor, ErrorCode, Event, Request};
@@ -31,6 +30,41 @@ fn panicked(request: &str, panic: &(dyn std::any::Any + Send)) -> WireError {
         .unwrap_or_default();
     tracing::error!(request_type = request, panic = %message, "a handler panicked");
     WireError::internal(format!("the handler of `{request}` failed"))
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future, answering with its typed response. A handler that panics
+    /// answers `INTERNAL_ERROR` for its own request only; the connection and every other
+    /// request carry on.
+    ///
+    /// One combinator rather than a chain of adapters (each of which moved the response
+    /// once more) or an `async` block (which would hold the handler's future twice, before
+    /// and while awaiting it, doubling the allocation).
+    struct Answering<F> {
+        #[pin]
+        handler: F,
+        request: &'static str,
+    }
+}
+
+impl<F, T, E> Future for Answering<F>
+where
+    F: Future<Output = Result<T, E>>,
+    T: serde::Serialize + Send + Sync + 'static,
+    E: ErrorCode,
+{
+    type Output = Reply;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Reply> {
+        let this = self.project();
+        let handler = this.handler;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(Ok(Payload::typed(response))),
+            Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(error.to_wire())),
+            Err(panic) => Poll::Ready(Err(panicked(this.request, &*panic))),
+        }
+    }
 }
 
 /// Implemented by the generated `{Contract}Server<S>`: registers one route per request.
@@ -70,21 +104,12 @@ impl Router {
     {
         let route: RequestHandler =
             Box::new(move |payload, cx| match payload.decode_owned::<R>() {
-                // A combinator, not an `async` block: the block would hold the handler's
-                // future twice (before and while awaiting it), which doubled the
-                // allocation past the sizes the allocator serves from its thread cache.
                 Ok(request) => match request.validate_message() {
                     // The contract's rules hold before the handler runs.
                     Err(failure) => Box::pin(std::future::ready(Err(failure.to_wire()))),
-                    // A handler that panics answers INTERNAL_ERROR for its own request only;
-                    // the connection and every other request carry on.
-                    Ok(()) => Box::pin(AssertUnwindSafe(handler(request, cx)).catch_unwind().map(
-                        |answer| match answer {
-                            Ok(Ok(response)) => Ok(Payload::typed(response)),
-                            Ok(Err(error)) => Err(error.to_wire()),
-                            Err(panic) => Err(panicked(R::NAME, &*panic)),
-                        },
-                    )),
+                    Ok(()) => {
+                        Box::pin(Answering { handler: handler(request, cx), request: R::NAME })
+                    }
                 },
                 Err(e) => {
                     let error = WireError::invalid_payload(R::NAME, &e);
