@@ -50,8 +50,9 @@ pub struct RequestFrame {
     pub name: Cow<'static, str>,
     /// The request body.
     pub payload: Payload,
-    /// The sender's context.
-    pub context: MessageContext,
+    /// The sender's context, boxed: it is the largest part of a request, and it goes on
+    /// into the handler's context by pointer rather than being copied at each step.
+    pub context: Box<MessageContext>,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
 }
@@ -87,7 +88,7 @@ impl GatherFrame {
             id: self.id,
             name: self.name,
             payload: self.payload,
-            context: self.context,
+            context: Box::new(self.context),
             reply,
         }
     }
