@@ -225,15 +225,10 @@ impl<'a> State<'a> {
         };
         let (reply, receiver) = oneshot::channel();
         let name = Cow::Borrowed(name);
-        let mut frame = Box::new(RequestFrame {
-            id: 0,
-            name,
-            payload,
-            context: Box::new(client.new_context()),
-            reply,
-        });
+        let mut frame =
+            Box::new(RequestFrame { id: 0, name, payload, context: client.new_context(), reply });
         if let Some(given) = context {
-            *frame.context = (*given).merged_over(std::mem::take(&mut *frame.context));
+            frame.context = (*given).merged_over(std::mem::take(&mut frame.context));
         }
         // One reading of the monotonic clock starts the deadline the server is told and the
         // one this call waits for, on the runtime's clock (which a test may pause), as
@@ -263,7 +258,7 @@ impl<'a> Ready<'a> {
             Some(pipeline) => {
                 // The layers send it anew; the reply made with the frame goes unused.
                 let RequestFrame { name, payload, context, .. } = *frame;
-                Answer::piped(pipeline.get(), ClientRequest { name, payload, context: *context })
+                Answer::piped(pipeline.get(), ClientRequest { name, payload, context })
             }
             None => {
                 let reply = client.send_frame(frame, receiver)?;

@@ -38,7 +38,7 @@ impl Client {
         context: MessageContext,
     ) -> Option<reply::PendingReply> {
         let (reply, receiver) = tokio::sync::oneshot::channel();
-        let frame = RequestFrame { id: 0, name, payload, context: Box::new(context), reply };
+        let frame = RequestFrame { id: 0, name, payload, context, reply };
         self.send_frame(Box::new(frame), receiver)
     }
 

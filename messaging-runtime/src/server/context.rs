@@ -83,8 +83,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(message: Box<MessageContext>, peer: Arc<Peer>) -> Self {
-        Self { message, peer, session: None }
+    pub(crate) fn new(message: MessageContext, peer: Arc<Peer>) -> Self {
+        Self { message: Box::new(message), peer, session: None }
     }
 
     /// The sender's context, as it arrived.

@@ -72,7 +72,7 @@ impl Connection {
     /// The context of a message of this client, as the first layer sees it: an actor the
     /// client claimed is discarded, since nothing verified it (the authentication layer
     /// writes the verified one); the connection's login goes along for that layer.
-    fn context(&self, mut message: Box<crate::context::MessageContext>) -> Context {
+    fn context(&self, mut message: crate::context::MessageContext) -> Context {
         if let Some(auth) = message.auth.as_mut() {
             auth.actor = None;
         }
@@ -86,7 +86,7 @@ impl Connection {
     /// Starts a request: answers it at once when its handler does not wait (most do),
     /// otherwise adds it to the requests in flight, or answers `OVERLOADED` when there are
     /// as many as allowed. (A caller that gave up waiting gets nothing.)
-    pub(super) fn on_request(&mut self, request: RequestFrame) {
+    pub(super) fn on_request(&mut self, request: Box<RequestFrame>) {
         if self.in_flight.len() >= self.max_in_flight {
             tracing::debug!(client = %self.client_id, request_type = %request.name, "too many requests in flight: answered OVERLOADED");
             let _ = request.reply.send(Err(overloaded(self.max_in_flight)));
@@ -103,7 +103,7 @@ impl Connection {
             return;
         }
         self.seq += 1;
-        let RequestFrame { name, payload, context, reply, .. } = request;
+        let RequestFrame { name, payload, context, reply, .. } = *request;
         let span = request_span(&name, self.seq, &self.client_id, &context);
         let deadline = context.deadline;
         let context = self.context(context);
@@ -128,9 +128,9 @@ impl Connection {
     /// Handles one frame of the client's.
     pub(super) fn on_inbound(&mut self, frame: Inbound) {
         match frame {
-            Inbound::Request(request) => self.on_request(*request),
+            Inbound::Request(request) => self.on_request(request),
             Inbound::Event(event) => self.on_event(*event),
-            Inbound::Gather(gather) => self.on_request(gather.into_request()),
+            Inbound::Gather(gather) => self.on_request(Box::new(gather.into_request())),
             // In process, a caller that gave up closed its reply channel already; a
             // transport that forwards cancels over a wire tells the server by dropping it.
             Inbound::Cancel(_) => {}
@@ -145,7 +145,7 @@ impl Connection {
             return;
         }
         if let Some(pipeline) = &self.events {
-            let context = self.context(Box::new(event.context));
+            let context = self.context(event.context);
             let envelope = ServerEvent { name: event.name, payload: event.payload, context };
             self.handling.push(Box::pin(pipeline.clone().oneshot(envelope).map(|outcome| {
                 if let Err(e) = outcome {
@@ -161,7 +161,7 @@ impl Connection {
         let payload = event.payload.into_shared();
         let span = tracing::info_span!("event", event = %event.name, client = %self.client_id);
         for handler in handlers {
-            let run = handler(payload.share(), self.context(Box::new(event.context.clone())));
+            let run = handler(payload.share(), self.context(event.context.clone()));
             if span.is_disabled() {
                 self.handling.push(run);
             } else {

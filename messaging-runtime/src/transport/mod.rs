@@ -50,9 +50,8 @@ pub struct RequestFrame {
     pub name: Cow<'static, str>,
     /// The request body.
     pub payload: Payload,
-    /// The sender's context, boxed: it is the largest part of a request, and it goes on
-    /// into the handler's context by pointer rather than being copied at each step.
-    pub context: Box<MessageContext>,
+    /// The sender's context.
+    pub context: MessageContext,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
 }
@@ -88,7 +87,7 @@ impl GatherFrame {
             id: self.id,
             name: self.name,
             payload: self.payload,
-            context: Box::new(self.context),
+            context: self.context,
             reply,
         }
     }

@@ -283,7 +283,7 @@ fn on_text(
                 id: 0,
                 name: Cow::Owned(name),
                 payload: Payload::json(payload),
-                context: Box::new(context),
+                context,
                 reply,
             };
             if inbound.send(Inbound::Request(Box::new(request))).is_err() {

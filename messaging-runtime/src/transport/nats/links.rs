@@ -92,7 +92,6 @@ impl Links {
             Err(error) => return self.refusal(reply_to, error, endpoint, started),
         };
         let (reply, answer) = oneshot::channel();
-        let context = Box::new(context);
         let frame = RequestFrame { id, name: Cow::Owned(name), payload, context, reply };
         let (handle, registration) = AbortHandle::new_pair();
         // A request the client numbered can be cancelled by that number.
