@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use super::deadlines::{Elapsed, Expiring};
 use super::pipeline::Answer;
 use super::{Client, ConnectionStatus};
@@ -16,7 +18,6 @@ use crate::error::{codes, CallError, WireError};
 use crate::middleware::ClientRequest;
 use crate::payload::Payload;
 use crate::transport::{Reply, RequestFrame};
-use tokio::sync::oneshot;
 
 /// A typed request to be awaited: `client.get_order_by_id(req).timeout(d).await`.
 ///

@@ -70,6 +70,7 @@ impl<F: Future + Unpin> Future for SelfWaking<F> {
         let this = &mut *self;
         this.flag.task.register(&mut this.registered, cx.waker());
         for _ in 0..Self::TURNS {
+            // Running, and not woken since this turn began.
             this.flag.state.swap(RUNNING, Ordering::AcqRel);
             let polled = Pin::new(&mut this.inner).poll(&mut Context::from_waker(&this.waker));
             let during = this.flag.state.fetch_and(!RUNNING, Ordering::AcqRel);
