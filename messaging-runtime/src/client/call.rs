@@ -226,8 +226,9 @@ impl<'a> State<'a> {
         };
         let (reply, receiver) = oneshot::channel();
         let name = Cow::Borrowed(name);
-        let mut frame =
-            Box::new(RequestFrame { id: 0, name, payload, context: client.new_context(), reply });
+        let fresh = MessageContext::default();
+        let mut frame = Box::new(RequestFrame { id: 0, name, payload, context: fresh, reply });
+        client.stamp_context(&mut frame.context);
         if let Some(given) = context {
             frame.context = (*given).merged_over(std::mem::take(&mut frame.context));
         }

@@ -9,15 +9,23 @@ use crate::error::CallError;
 
 impl Client {
     pub(crate) fn new_context(&self) -> MessageContext {
-        let mut cx = MessageContext::new();
+        let mut cx = MessageContext::default();
+        self.stamp_context(&mut cx);
+        cx
+    }
+
+    /// Stamps a fresh context (an empty one) in place, as [`Client::new_context`] makes
+    /// it: the time, the client's source, and its login token. In place, so that a context
+    /// built inside a request's box is not built elsewhere and copied in.
+    pub(crate) fn stamp_context(&self, cx: &mut MessageContext) {
+        cx.timestamp = Some(crate::context::now_millis());
         cx.source.clone_from(&self.inner.source);
         // Checked without the lock first: a client that never logged in pays nothing.
         if self.inner.logged_in.load(Ordering::Acquire) {
             if let Some(token) = self.token() {
-                cx = cx.with_token(token);
+                cx.auth.get_or_insert_with(Box::default).token = Some(token);
             }
         }
-        cx
     }
 
     pub(super) fn token(&self) -> Option<String> {

@@ -58,12 +58,14 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Reply> {
         let this = self.project();
         let handler = this.handler;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(Ok(response))) => Poll::Ready(Ok(Payload::typed(response))),
-            Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(error.to_wire())),
-            Err(panic) => Poll::Ready(Err(panicked(this.request, &*panic))),
-        }
+        // The response is boxed inside the closure: what crosses `catch_unwind` is the
+        // small reply, not the response (moved once more on the way out otherwise).
+        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| match handler.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(response)) => Poll::Ready(Ok(Payload::typed(response))),
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error.to_wire())),
+        }));
+        answered.unwrap_or_else(|panic| Poll::Ready(Err(panicked(this.request, &*panic))))
     }
 }
 
