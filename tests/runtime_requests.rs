@@ -376,3 +376,57 @@ async fn a_zero_timeout_and_a_zero_event_buffer_are_refused_like_the_builders_ot
     assert_eq!(err.to_string(), "invalid option `event_buffer`: must be at least 1, found 0");
     server.stop().await;
 }
+
+/// `memory://` that asks its clients for requests encoded as envelope text, as the socket
+/// transports do: the server, which takes frames, reads them back.
+#[derive(Clone, Copy)]
+struct EncodingMemory;
+
+#[async_trait::async_trait]
+impl messaging_runtime::transport::Transport for EncodingMemory {
+    fn scheme(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn bind(
+        &self,
+        address: &str,
+    ) -> Result<Box<dyn messaging_runtime::transport::Listener>, TransportError> {
+        messaging_runtime::transport::memory::MemoryTransport.bind(address).await
+    }
+
+    async fn connect(
+        &self,
+        address: &str,
+    ) -> Result<messaging_runtime::transport::ClientLink, TransportError> {
+        let mut link =
+            messaging_runtime::transport::memory::MemoryTransport.connect(address).await?;
+        link.encoded_requests = true;
+        Ok(link)
+    }
+}
+
+#[tokio::test]
+async fn requests_encoded_by_their_callers_reach_a_server_that_takes_frames_intact() {
+    let _server = start("encoded-requests", Probe::default()).await;
+    let client = Client::builder()
+        .transport(EncodingMemory)
+        .source("encoder")
+        .timeout(WAIT)
+        .connect("memory://encoded-requests")
+        .await
+        .expect("the server is bound");
+    let client = ProbeServiceClient::from_client(client);
+    let context = MessageContext::default().with_trace_id("trace-enc").with_metadata("k", 1);
+    let seen = client
+        .echo_context(EchoContext { note: "encoded".into() })
+        .context(context)
+        .await
+        .expect("answers");
+    assert_eq!(seen.source.as_deref(), Some("encoder"));
+    assert_eq!(seen.trace_id.as_deref(), Some("trace-enc"));
+    assert_eq!(seen.metadata.get("k"), Some(&serde_json::json!(1)));
+    assert!(seen.has_deadline, "the deadline travels in the text too");
+    let slept = client.sleep(Sleep { millis: 1 }).await.expect("a second request answers");
+    assert_eq!(slept, 1);
+}

@@ -243,11 +243,13 @@ impl ClientBuilder {
         status.set(ConnectionStatus::Connected);
         let subscriptions = Arc::new(Subscriptions::with_buffer(self.event_buffer));
         let outbound = Arc::new(std::sync::RwLock::new(link.outbound));
+        let encoded_requests = Arc::new(AtomicBool::new(link.encoded_requests));
         let client_id = Arc::new(std::sync::RwLock::new(link.client_id));
         let dispatcher = tokio::spawn(dispatch_events(
             Connection {
                 events: link.events,
                 outbound: Arc::clone(&outbound),
+                encoded_requests: Arc::clone(&encoded_requests),
                 client_id: Arc::clone(&client_id),
             },
             Arc::clone(&subscriptions),
@@ -271,6 +273,10 @@ impl ClientBuilder {
             logged_in: AtomicBool::new(false),
             requests: layers.requests(me.clone()),
             outbound,
+            #[cfg(feature = "ws")]
+            encoded_requests,
+            #[cfg(feature = "ws")]
+            request_size: crate::payload::BufferSize::default(),
             client_id,
             last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,

@@ -20,6 +20,9 @@ pub(super) struct Connection {
     /// `ws://`), which closes the connection when it fills: a slow consumer.
     pub(super) events: EventReceiver,
     pub(super) outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+    /// Whether the connection takes requests encoded by their callers; set with each new
+    /// connection's sender.
+    pub(super) encoded_requests: Arc<std::sync::atomic::AtomicBool>,
     /// The slot the connection's id lives in, replaced with each new connection's.
     pub(super) client_id: Arc<std::sync::RwLock<Option<String>>>,
 }
@@ -41,8 +44,12 @@ pub(super) async fn dispatch_events(
         status.set(ConnectionStatus::Reconnecting);
         match reconnect::reconnect(redial).await {
             Ok(link) => {
+                // The flag after the sender: a request that reads the old flag with the new
+                // sender is read back by whichever side takes the other kind of frame.
                 *connection.outbound.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.outbound;
+                let encoded = link.encoded_requests;
+                connection.encoded_requests.store(encoded, std::sync::atomic::Ordering::Relaxed);
                 *connection.client_id.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     link.client_id;
                 connection.events = link.events;

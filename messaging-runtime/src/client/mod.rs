@@ -180,6 +180,14 @@ struct Inner {
     requests: Option<Template<RequestService<MessageContext>>>,
     /// Swapped for a new one when the client reconnects.
     outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
+    /// Whether the connection takes requests encoded by their callers
+    /// ([`crate::transport::ClientLink::encoded_requests`]); set anew when the client
+    /// reconnects. (Without the `ws` feature no transport wants them.)
+    #[cfg(feature = "ws")]
+    encoded_requests: Arc<AtomicBool>,
+    /// How large the last request this client encoded was.
+    #[cfg(feature = "ws")]
+    request_size: crate::payload::BufferSize,
     /// The id the server knows the connection by, when the transport tells; replaced when
     /// the client reconnects.
     client_id: Arc<std::sync::RwLock<Option<String>>>,

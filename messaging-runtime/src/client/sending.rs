@@ -7,6 +7,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{reply, Client, ConnectionStatus};
 use crate::context::MessageContext;
+#[cfg(feature = "ws")]
+use crate::transport::EncodedRequest;
 use crate::transport::{Inbound, Reply, RequestFrame};
 
 impl Client {
@@ -57,8 +59,12 @@ impl Client {
         }
         let id = self.inner.last_request.fetch_add(1, Ordering::Relaxed) + 1;
         frame.id = id;
+        let Some(frame) = self.encoded(frame) else {
+            // Answered already: it could not be encoded.
+            return Some(reply::PendingReply::new(id, receiver));
+        };
         let outbound = self.outbound();
-        if outbound.send(Inbound::Request(frame)).is_err() {
+        if outbound.send(frame).is_err() {
             drop(outbound);
             // A client that reconnects leaves the status to its reconnect loop.
             if !self.inner.reconnects {
@@ -67,6 +73,18 @@ impl Client {
             return None;
         }
         Some(reply::PendingReply::new(id, receiver))
+    }
+
+    /// The request as the connection takes it: encoded here, on the caller's task, for a
+    /// transport that writes envelope text ([`crate::transport::EncodedRequest`]). `None`
+    /// when it could not be encoded; its reply then says why.
+    fn encoded(&self, frame: Box<RequestFrame>) -> Option<Inbound> {
+        #[cfg(feature = "ws")]
+        if self.inner.encoded_requests.load(Ordering::Relaxed) {
+            let encoded = EncodedRequest::encode(*frame, &self.inner.request_size)?;
+            return Some(Inbound::Encoded(encoded));
+        }
+        Some(Inbound::Request(frame))
     }
 
     /// Tells the transport that the caller of request `id` stopped waiting (its reply, if

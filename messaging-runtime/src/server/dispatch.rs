@@ -134,6 +134,13 @@ impl Connection {
             // In process, a caller that gave up closed its reply channel already; a
             // transport that forwards cancels over a wire tells the server by dropping it.
             Inbound::Cancel(_) => {}
+            // Sent by a client that took this link for a text transport's (it had just
+            // reconnected): read back, it is a request like any other.
+            Inbound::Encoded(encoded) => {
+                if let Some(request) = encoded.into_frame() {
+                    self.on_request(Box::new(request));
+                }
+            }
         }
     }
 

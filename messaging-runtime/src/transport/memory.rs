@@ -97,7 +97,12 @@ impl Transport for MemoryTransport {
             None => TransportError::NotFound(address.to_owned()),
         })?;
         drop(answer);
-        Ok(ClientLink { outbound: to_server, events, client_id: Some(client_id) })
+        Ok(ClientLink {
+            outbound: to_server,
+            events,
+            client_id: Some(client_id),
+            encoded_requests: false,
+        })
     }
 }
 

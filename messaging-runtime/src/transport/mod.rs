@@ -6,6 +6,7 @@
 //! own reply channel, so a transport that has no socket per client (a broker) fits as well
 //! as one that has.
 
+mod encoded;
 #[cfg(feature = "ws")]
 mod engine;
 #[cfg_attr(
@@ -23,6 +24,7 @@ pub(crate) mod woken;
 #[cfg(feature = "ws")]
 pub mod ws;
 
+pub use encoded::EncodedRequest;
 pub use queue::{event_queue, CloseReason, CloseSignal, EventReceiver, EventSender, QueueError};
 
 use std::borrow::Cow;
@@ -122,6 +124,10 @@ pub enum Inbound {
     /// server to cancel the handler; a transport that forwards requests over a wire tells the
     /// server on the other side (`ws://` sends a `cancel` frame). Servers ignore it.
     Cancel(u64),
+    /// A request its caller encoded already, sent to a transport that asked for them
+    /// ([`ClientLink::encoded_requests`]). One that reaches a transport or a server that
+    /// takes frames is read back with [`EncodedRequest::into_frame`].
+    Encoded(EncodedRequest),
 }
 
 /// The client's end of a connection.
@@ -142,6 +148,11 @@ pub struct ClientLink {
     /// header of the `101` answer; `tcp://`: the first pong's payload), or the client's own
     /// (`nats://`). `None` where the server does not say (a peer of another implementation).
     pub client_id: Option<String>,
+    /// Whether the transport writes requests as JSON envelope text and would have them
+    /// encoded by their callers ([`Inbound::Encoded`]) rather than handed over as frames:
+    /// the caller's task then does the encoding, and frees the typed request on the thread
+    /// that made it (see [`EncodedRequest`]).
+    pub encoded_requests: bool,
 }
 
 /// The server's end of one client's connection.

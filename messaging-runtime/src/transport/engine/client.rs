@@ -36,7 +36,7 @@ pub(crate) fn start<S: FrameSocket>(socket: S, options: ConnectionOptions) -> Cl
     let (event_sink, events) = event_queue();
     // Outside tokio's cooperative budget: the loops take their own turns (see `crate::transport::fair`).
     tokio::spawn(crate::transport::fair::fair(drive(socket, requests, event_sink, options)));
-    ClientLink { outbound, events, client_id: None }
+    ClientLink { outbound, events, client_id: None, encoded_requests: true }
 }
 
 /// Drives one connection until either side closes it. When it ends, every request still

@@ -114,6 +114,12 @@ async fn put<S: FrameSocket>(
     }
     let frame = match frame {
         Inbound::Gather(gather) => Inbound::Request(Box::new(gather.into_request())),
+        Inbound::Encoded(encoded) => {
+            lock(pending).add(encoded.id, encoded.reply);
+            // Exact in size: the message takes the text over without copying it.
+            let text = String::from(encoded.text);
+            return sink.feed(Message::Text(text.into())).await;
+        }
         frame => frame,
     };
     let message = encode_outgoing(frame, &mut lock(pending));
@@ -148,7 +154,7 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
             pending.add(request.id, request.reply);
         }
         // Handled by `put` before it gets here.
-        Inbound::Cancel(_) | Inbound::Gather(_) => return None,
+        Inbound::Cancel(_) | Inbound::Gather(_) | Inbound::Encoded(_) => return None,
         Inbound::Event(event) => {
             if let Err(e) =
                 wire::encode_event(&mut out, &event.name, &event.payload, &event.context)

@@ -118,7 +118,7 @@ pub(super) async fn start(
         // Ends the client's events: the client sees the link lost.
         receiving.abort();
     });
-    Ok(ClientLink { outbound, events, client_id })
+    Ok(ClientLink { outbound, events, client_id, encoded_requests: false })
 }
 
 /// Hands every event to the client's dispatcher, in the order the broker delivered them.
@@ -205,6 +205,11 @@ impl Link {
                     }
                 }
                 Inbound::Gather(gather) => self.gather(*gather).await,
+                Inbound::Encoded(encoded) => {
+                    if let Some(request) = encoded.into_frame() {
+                        self.request(request, &mut waiting).await;
+                    }
+                }
             }
         }
         self.abort_calls();
