@@ -57,7 +57,7 @@ enum Repr {
         not(feature = "ws"),
         allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
     )]
-    Response { frame: Box<str>, start: usize },
+    Response { frame: String, start: usize },
 }
 
 impl core::fmt::Debug for Payload {
@@ -107,8 +107,20 @@ impl Payload {
         not(feature = "ws"),
         allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
     )]
-    pub(crate) fn response_data(frame: impl Into<Box<str>>, start: usize) -> Self {
+    pub(crate) fn response_data(frame: impl Into<String>, start: usize) -> Self {
         Self(Repr::Response { frame: frame.into(), start })
+    }
+
+    /// The length of the response frame this payload is the data of, if it is one.
+    #[cfg_attr(
+        not(feature = "ws"),
+        allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
+    )]
+    pub(crate) fn frame_len(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Response { frame, .. } => Some(frame.len()),
+            _ => None,
+        }
     }
 
     /// Whether this is JSON text off a wire rather than a typed value.
@@ -276,8 +288,13 @@ pub(crate) struct BufferSize(std::sync::atomic::AtomicUsize);
 impl BufferSize {
     /// A buffer as large as the frames of late, with room to spare.
     pub(crate) fn buffer(&self) -> Vec<u8> {
+        Vec::with_capacity(self.capacity())
+    }
+
+    /// The capacity of [`BufferSize::buffer`]: the last size, with room to spare.
+    pub(crate) fn capacity(&self) -> usize {
         let last = self.0.load(std::sync::atomic::Ordering::Relaxed);
-        Vec::with_capacity((last + last / 8).max(256))
+        (last + last / 8).max(256)
     }
 
     /// Remembers the size of a frame just encoded (within reason: one huge frame should not

@@ -277,6 +277,8 @@ impl ClientBuilder {
             encoded_requests,
             #[cfg(feature = "ws")]
             request_size: crate::payload::BufferSize::default(),
+            #[cfg(feature = "ws")]
+            response_size: crate::payload::BufferSize::default(),
             client_id,
             last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,

@@ -347,9 +347,12 @@ impl<R: Request, E: ErrorCode> Future for CallFuture<'_, R, E> {
                 Err(CallError::Timeout(timeout))
             }
             Ok(Ok(Err(error))) => Err(CallError::from_wire(error)),
-            Ok(Ok(Ok(payload))) => payload
-                .decode_owned::<R::Response>()
-                .map_err(|e| CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))),
+            Ok(Ok(Ok(payload))) => {
+                client.saw_response(&payload);
+                payload.decode_owned::<R::Response>().map_err(|e| {
+                    CallError::InvalidPayload(format!("response to `{}`: {e}", R::NAME))
+                })
+            }
         })
     }
 }

@@ -188,6 +188,9 @@ struct Inner {
     /// How large the last request this client encoded was.
     #[cfg(feature = "ws")]
     request_size: crate::payload::BufferSize,
+    /// How large the last response frame this client read was.
+    #[cfg(feature = "ws")]
+    response_size: crate::payload::BufferSize,
     /// The id the server knows the connection by, when the transport tells; replaced when
     /// the client reconnects.
     client_id: Arc<std::sync::RwLock<Option<String>>>,

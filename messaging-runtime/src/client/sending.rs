@@ -81,10 +81,22 @@ impl Client {
     fn encoded(&self, frame: Box<RequestFrame>) -> Option<Inbound> {
         #[cfg(feature = "ws")]
         if self.inner.encoded_requests.load(Ordering::Relaxed) {
-            let encoded = EncodedRequest::encode(*frame, &self.inner.request_size)?;
+            let sizes = (&self.inner.request_size, &self.inner.response_size);
+            let encoded = EncodedRequest::encode(*frame, sizes.0, sizes.1)?;
             return Some(Inbound::Encoded(encoded));
         }
         Some(Inbound::Request(frame))
+    }
+
+    /// Remembers how large a response frame was, so that the next request's text has room
+    /// for its response (see [`EncodedRequest`]).
+    pub(super) fn saw_response(&self, payload: &crate::payload::Payload) {
+        #[cfg(feature = "ws")]
+        if let Some(len) = payload.frame_len() {
+            self.inner.response_size.saw(len);
+        }
+        #[cfg(not(feature = "ws"))]
+        let _ = payload;
     }
 
     /// Tells the transport that the caller of request `id` stopped waiting (its reply, if

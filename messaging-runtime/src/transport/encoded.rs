@@ -5,33 +5,43 @@
 //! encoded and freed by the connection's task, often on another worker than the caller that
 //! allocated it. glibc's allocator takes the owning arena's lock for such a free once the
 //! freeing thread's cache of chunks of that size is full, and with many callers on one
-//! connection it often is. Encoded by its caller, a request is freed where it was made, and
-//! only its text crosses to the connection's task.
+//! connection it often is. Encoded by its caller, a request is freed where it was made.
+//! Its text is made with room for the response too: a transport that copies the text to
+//! its socket can keep the caller's buffer and hand the response back in it, so that
+//! nothing the caller frees was allocated on another thread, and the other way round.
 
 use tokio::sync::oneshot;
 
 use super::{Reply, RequestFrame};
 
-/// A request as the `request` envelope its transport writes, encoded by its caller.
+/// A request as the `request` envelope its transport writes, encoded by its caller
+/// ([`crate::Client`] makes them).
 #[derive(Debug)]
 pub struct EncodedRequest {
-    /// The number the client gave the request, as [`RequestFrame::id`] (and the text's
-    /// `requestId`).
-    pub id: u64,
-    /// The whole `request` frame, JSON text.
-    pub text: Box<str>,
+    /// The whole `request` frame, JSON text, which starts with its `type` and `requestId`.
+    text: String,
     /// Where the answer goes.
-    pub reply: oneshot::Sender<Reply>,
+    reply: oneshot::Sender<Reply>,
 }
+
+/// How every encoded request starts; the request's number follows, then `"`.
+#[cfg_attr(not(feature = "ws"), allow(dead_code, reason = "only the ws feature encodes"))]
+const PREFIX: &str = r#"{"type":"request","requestId":""#;
 
 impl EncodedRequest {
     /// Encodes `frame` as the envelope text; `size` remembers how large the last one was.
     /// A payload that cannot be serialised is answered `INVALID_PAYLOAD` on the frame's
     /// reply, and nothing is returned.
+    ///
+    /// The text has room for a response of `response_size` too (see the module's docs).
     #[cfg(feature = "ws")]
-    pub(crate) fn encode(frame: RequestFrame, size: &crate::payload::BufferSize) -> Option<Self> {
+    pub(crate) fn encode(
+        frame: RequestFrame,
+        size: &crate::payload::BufferSize,
+        response_size: &crate::payload::BufferSize,
+    ) -> Option<Self> {
         let RequestFrame { id, name, payload, context, reply } = frame;
-        let mut out = size.buffer();
+        let mut out = Vec::with_capacity(size.capacity().max(response_size.capacity()));
         if let Err(e) = crate::envelope::encode_request(&mut out, id, &name, &payload, &context) {
             let reason = format!("cannot serialise it: {e}");
             let error = crate::payload::DecodeError { path: None, reason };
@@ -40,10 +50,7 @@ impl EncodedRequest {
         }
         size.saw(out.len());
         match String::from_utf8(out) {
-            // Copied to a box of its exact size, so that a transport can hand it on without
-            // another allocation. Not shrunk in place: glibc's `realloc` always takes the
-            // arena's lock, which the connection's task takes too when it frees the text.
-            Ok(text) => Some(Self { id, text: Box::from(text.as_str()), reply }),
+            Ok(text) => Some(Self { text, reply }),
             Err(e) => {
                 let error = crate::error::WireError::internal(format!(
                     "the request `{name}` was encoded as text that is not UTF-8: {e}"
@@ -58,7 +65,8 @@ impl EncodedRequest {
     /// frames (the server, in this process). A text that is not a `request` frame is
     /// answered `BAD_MESSAGE` on the reply, and nothing is returned.
     pub fn into_frame(self) -> Option<RequestFrame> {
-        let Self { id, text, reply } = self;
+        let id = self.id();
+        let Self { text, reply } = self;
         match read(&text) {
             Ok((name, payload, context)) => {
                 let name = std::borrow::Cow::Owned(name);
@@ -69,6 +77,27 @@ impl EncodedRequest {
                 None
             }
         }
+    }
+}
+
+impl EncodedRequest {
+    /// The number the client gave the request, as [`RequestFrame::id`]: the text's
+    /// `requestId`, which its encoding wrote first (read back rather than kept beside it, so
+    /// that an [`super::Inbound`] stays small).
+    pub fn id(&self) -> u64 {
+        let digits = self.text.get(PREFIX.len()..).unwrap_or_default();
+        let end = digits.find('"').unwrap_or(digits.len());
+        digits[..end].parse().unwrap_or_default()
+    }
+
+    /// The request's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text, with room for the response, and where the answer goes.
+    pub fn into_parts(self) -> (String, oneshot::Sender<Reply>) {
+        (self.text, self.reply)
     }
 }
 
@@ -119,9 +148,13 @@ mod tests {
     #[test]
     fn an_encoded_request_reads_back_as_the_frame_it_was() {
         let (sent, _answer) = frame(Payload::typed(serde_json::json!({ "id": "o-1" })));
-        let encoded = EncodedRequest::encode(sent, &BufferSize::default()).expect("encodes");
-        assert_eq!(encoded.id, 7);
-        assert!(encoded.text.contains(r#""requestId":"7""#), "{}", encoded.text);
+        let response_size = BufferSize::default();
+        response_size.saw(4000);
+        let encoded =
+            EncodedRequest::encode(sent, &BufferSize::default(), &response_size).expect("encodes");
+        assert_eq!(encoded.id(), 7, "read back from {}", encoded.text());
+        assert!(encoded.text().starts_with(PREFIX), "{}", encoded.text());
+        assert!(encoded.text.capacity() >= 4000, "room for the response");
         let back = encoded.into_frame().expect("reads back");
         assert_eq!((back.id, back.name.as_ref()), (7, "getOrder"));
         assert_eq!(back.context.trace_id.as_deref(), Some("t-1"));
@@ -133,7 +166,7 @@ mod tests {
     fn a_text_that_is_no_request_is_answered_bad_message() {
         let (reply, mut answer) = oneshot::channel();
         let text = r#"{"type":"event","event":"x","payload":{}}"#.into();
-        assert!(EncodedRequest { id: 1, text, reply }.into_frame().is_none());
+        assert!(EncodedRequest { text, reply }.into_frame().is_none());
         let error = answer.try_recv().expect("answered").expect_err("refused");
         assert_eq!(error.code, crate::error::codes::BAD_MESSAGE, "{error:?}");
     }
@@ -143,7 +176,8 @@ mod tests {
         let mut map = std::collections::HashMap::new();
         map.insert(vec![1u8], 1u8);
         let (sent, mut answer) = frame(Payload::typed(map));
-        assert!(EncodedRequest::encode(sent, &BufferSize::default()).is_none());
+        let size = BufferSize::default();
+        assert!(EncodedRequest::encode(sent, &size, &size).is_none());
         let error = answer.try_recv().expect("answered").expect_err("refused");
         assert_eq!(error.code, crate::error::codes::INVALID_PAYLOAD, "{error:?}");
     }

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::pending::Pending;
+use super::pending::{Pending, Waiting};
 use super::{ConnectionOptions, FrameSocket};
 use crate::envelope::{self as wire, Frame};
 use crate::payload::Payload;
@@ -178,17 +178,34 @@ fn log_close(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame
     }
 }
 
-/// Hands the answer to request `id` to its caller.
-fn deliver(pending: &Mutex<Pending>, id: &str, answer: crate::transport::Reply) {
+/// Hands the answer to request `id` to its caller, made by `answer` from the caller's own
+/// buffer when it sent one.
+fn deliver(
+    pending: &Mutex<Pending>,
+    id: &str,
+    answer: impl FnOnce(Option<String>) -> crate::transport::Reply,
+) {
     let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
     match pending.take(id) {
-        Some(reply) => {
+        Some(Waiting { reply, buffer }) => {
             // The caller may have given up already; nothing to do then.
-            if reply.send(answer).is_ok() {
+            if reply.send(answer(buffer)).is_ok() {
                 pending.owed += 1;
             }
         }
         None => tracing::debug!(request_id = %id, "response to a request nobody waits for"),
+    }
+}
+
+/// `frame`, in the caller's buffer when there is one.
+fn into_buffer(frame: &str, buffer: Option<String>) -> String {
+    match buffer {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer.push_str(frame);
+            buffer
+        }
+        None => frame.to_owned(),
     }
 }
 
@@ -197,11 +214,13 @@ fn on_text(text: &str, pending: &Mutex<Pending>, events: &EventSender) -> Option
     // Most frames are answers to our requests: their data is read once, by the caller's
     // decode into its response type.
     if let Some((id, start)) = wire::successful_response(text) {
-        deliver(pending, id, Ok(Payload::response_data(text, start)));
+        deliver(pending, id, |buffer| Ok(Payload::response_data(into_buffer(text, buffer), start)));
         return None;
     }
     match wire::decode(text) {
-        Ok(Frame::Response { id, result }) => deliver(pending, &id, result.map(Payload::json)),
+        Ok(Frame::Response { id, result }) => {
+            deliver(pending, &id, |_| result.map(Payload::json));
+        }
         Ok(Frame::Event { name, payload, context }) => {
             let event =
                 EventFrame { name: Cow::Owned(name), payload: Payload::json(payload), context };

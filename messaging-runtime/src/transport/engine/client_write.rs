@@ -115,10 +115,13 @@ async fn put<S: FrameSocket>(
     let frame = match frame {
         Inbound::Gather(gather) => Inbound::Request(Box::new(gather.into_request())),
         Inbound::Encoded(encoded) => {
-            lock(pending).add(encoded.id, encoded.reply);
-            // Exact in size: the message takes the text over without copying it.
-            let text = String::from(encoded.text);
-            return sink.feed(Message::Text(text.into())).await;
+            let id = encoded.id();
+            let (text, reply) = encoded.into_parts();
+            // The socket gets a copy made here (and freed here once written); the caller's
+            // text waits to carry the response back.
+            let message = Message::Text(text.as_str().into());
+            lock(pending).add(id, reply, Some(text));
+            return sink.feed(message).await;
         }
         frame => frame,
     };
@@ -151,7 +154,7 @@ fn encode_outgoing(frame: Inbound, pending: &mut Pending) -> Option<Message> {
                 let _ = request.reply.send(Err(WireError::invalid_payload(&request.name, &error)));
                 return None;
             }
-            pending.add(request.id, request.reply);
+            pending.add(request.id, request.reply, None);
         }
         // Handled by `put` before it gets here.
         Inbound::Cancel(_) | Inbound::Gather(_) | Inbound::Encoded(_) => return None,

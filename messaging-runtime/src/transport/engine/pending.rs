@@ -11,13 +11,23 @@ use crate::transport::Reply;
 /// Requests waiting for their response, by the id they were sent under: the number the
 /// client runtime gave each request.
 pub(super) struct Pending {
-    waiting: HashMap<u64, oneshot::Sender<Reply>, BuildHasherDefault<IdHasher>>,
+    waiting: HashMap<u64, Waiting, BuildHasherDefault<IdHasher>>,
     prune_at: usize,
     /// Callers woken by a response whose next request has not been seen since: worth a
     /// yield before flushing, so their requests leave in the same write.
     pub(super) owed: usize,
     /// How large the frames sent of late were.
     pub(super) size: wire::BufferSize,
+}
+
+/// A caller waiting for its response.
+pub(super) struct Waiting {
+    /// Where the answer goes.
+    pub(super) reply: oneshot::Sender<Reply>,
+    /// The caller's own buffer (its request's text, kept), to hand the response back in:
+    /// allocated on the caller's thread, and freed there (see
+    /// [`crate::transport::EncodedRequest`]).
+    pub(super) buffer: Option<String>,
 }
 
 impl Pending {
@@ -30,14 +40,14 @@ impl Pending {
         }
     }
 
-    pub(super) fn add(&mut self, id: u64, reply: oneshot::Sender<Reply>) {
+    pub(super) fn add(&mut self, id: u64, reply: oneshot::Sender<Reply>, buffer: Option<String>) {
         // A caller that gave up while the cancel could not be sent (the connection was being
         // replaced) leaves its sender behind; sweep those now and then, not on every call.
         if self.waiting.len() >= self.prune_at {
-            self.waiting.retain(|_, sender| !sender.is_closed());
+            self.waiting.retain(|_, waiting| !waiting.reply.is_closed());
             self.prune_at = (self.waiting.len() * 2).max(1024);
         }
-        self.waiting.insert(id, reply);
+        self.waiting.insert(id, Waiting { reply, buffer });
         self.owed = self.owed.saturating_sub(1);
     }
 
@@ -53,7 +63,7 @@ impl Pending {
     }
 
     /// The caller waiting for the response sent under `id` (as it came back on the wire).
-    pub(super) fn take(&mut self, id: &str) -> Option<oneshot::Sender<Reply>> {
+    pub(super) fn take(&mut self, id: &str) -> Option<Waiting> {
         self.waiting.remove(&id.parse::<u64>().ok()?)
     }
 }
