@@ -116,6 +116,7 @@ impl Payload {
         not(feature = "ws"),
         allow(dead_code, reason = "only the ws:// and tcp:// clients read frames")
     )]
+    #[inline]
     pub(crate) fn frame_len(&self) -> Option<usize> {
         match &self.0 {
             Repr::Response { frame, .. } => Some(frame.len()),

@@ -90,6 +90,7 @@ impl Client {
 
     /// Remembers how large a response frame was, so that the next request's text has room
     /// for its response (see [`EncodedRequest`]).
+    #[inline]
     pub(super) fn saw_response(&self, payload: &crate::payload::Payload) {
         #[cfg(feature = "ws")]
         if let Some(len) = payload.frame_len() {

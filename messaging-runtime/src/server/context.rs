@@ -83,8 +83,10 @@ pub struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(message: MessageContext, peer: Arc<Peer>) -> Self {
-        Self { message: Box::new(message), peer, session: None }
+    /// A context around a message context, boxed already (a frame's context is boxed
+    /// straight from the frame, not moved through the dispatch first).
+    pub(crate) fn boxed(message: Box<MessageContext>, peer: Arc<Peer>) -> Self {
+        Self { message, peer, session: None }
     }
 
     /// The sender's context, as it arrived.

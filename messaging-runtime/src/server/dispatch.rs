@@ -72,11 +72,16 @@ impl Connection {
     /// The context of a message of this client, as the first layer sees it: an actor the
     /// client claimed is discarded, since nothing verified it (the authentication layer
     /// writes the verified one); the connection's login goes along for that layer.
-    fn context(&self, mut message: crate::context::MessageContext) -> Context {
+    fn context(&self, message: crate::context::MessageContext) -> Context {
+        self.boxed_context(Box::new(message))
+    }
+
+    /// [`Connection::context`] of a message context boxed already.
+    fn boxed_context(&self, mut message: Box<crate::context::MessageContext>) -> Context {
         if let Some(auth) = message.auth.as_mut() {
             auth.actor = None;
         }
-        let mut context = Context::new(message, Arc::clone(&self.peer));
+        let mut context = Context::boxed(message, Arc::clone(&self.peer));
         if self.pipelines.gate.is_active() {
             context.session = Some(self.session.clone());
         }
@@ -103,10 +108,11 @@ impl Connection {
             return;
         }
         self.seq += 1;
-        let RequestFrame { name, payload, context, reply, .. } = *request;
-        let span = request_span(&name, self.seq, &self.client_id, &context);
-        let deadline = context.deadline;
-        let context = self.context(context);
+        let span = request_span(&request.name, self.seq, &self.client_id, &request.context);
+        let deadline = request.context.deadline;
+        // Boxed straight from the frame's box: not moved through this function first.
+        let context = self.boxed_context(Box::new(request.context));
+        let RequestFrame { name, payload, reply, .. } = *request;
         let mut call = {
             let _entered = span.enter();
             match &self.requests {
