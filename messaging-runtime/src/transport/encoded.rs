@@ -13,6 +13,9 @@
 use tokio::sync::oneshot;
 
 use super::{Reply, RequestFrame};
+use crate::context::MessageContext;
+use crate::error::WireError;
+use crate::payload::Payload;
 
 /// A request as the `request` envelope its transport writes, encoded by its caller
 /// ([`crate::Client`] makes them).
@@ -45,14 +48,14 @@ impl EncodedRequest {
         if let Err(e) = crate::envelope::encode_request(&mut out, id, &name, &payload, &context) {
             let reason = format!("cannot serialise it: {e}");
             let error = crate::payload::DecodeError { path: None, reason };
-            let _ = reply.send(Err(crate::error::WireError::invalid_payload(&name, &error)));
+            let _ = reply.send(Err(WireError::invalid_payload(&name, &error)));
             return None;
         }
         size.saw(out.len());
         match String::from_utf8(out) {
             Ok(text) => Some(Self { text, reply }),
             Err(e) => {
-                let error = crate::error::WireError::internal(format!(
+                let error = WireError::internal(format!(
                     "the request `{name}` was encoded as text that is not UTF-8: {e}"
                 ));
                 let _ = reply.send(Err(error));
@@ -101,18 +104,16 @@ impl EncodedRequest {
     }
 }
 
+/// What a `request` frame's text holds: its name, payload and context.
+type Read = Result<(String, Payload, MessageContext), WireError>;
+
 /// The name, payload and context of a `request` frame's text.
 #[cfg(feature = "ws")]
-fn read(
-    text: &str,
-) -> Result<
-    (String, crate::payload::Payload, crate::context::MessageContext),
-    crate::error::WireError,
-> {
+fn read(text: &str) -> Read {
     use crate::envelope::{self as wire, Frame};
     match wire::decode(text) {
         Ok(Frame::Request { name, payload, context, .. }) => {
-            Ok((name, crate::payload::Payload::json(payload), context))
+            Ok((name, Payload::json(payload), context))
         }
         Ok(_) => Err(wire::bad_message("expected a `request` frame")),
         Err(bad) => Err(wire::bad_message(&bad.reason)),
@@ -121,13 +122,8 @@ fn read(
 
 /// Without the `ws` feature there is no envelope codec to read the text with.
 #[cfg(not(feature = "ws"))]
-fn read(
-    _text: &str,
-) -> Result<
-    (String, crate::payload::Payload, crate::context::MessageContext),
-    crate::error::WireError,
-> {
-    Err(crate::error::WireError::internal(
+fn read(_text: &str) -> Read {
+    Err(WireError::internal(
         "an encoded request cannot be read: the envelope codec needs the `ws` feature",
     ))
 }
