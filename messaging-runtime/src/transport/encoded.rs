@@ -27,6 +27,11 @@ pub struct EncodedRequest {
     reply: oneshot::Sender<Reply>,
 }
 
+/// At most this much room for a response is made in a request's text: each request in
+/// flight holds its text until the response comes, and larger responses are rare enough
+/// to be copied into a buffer that grows.
+pub(crate) const MAX_RESPONSE_ROOM: usize = 4096;
+
 /// How every encoded request starts; the request's number follows, then `"`.
 #[cfg_attr(not(feature = "ws"), allow(dead_code, reason = "only the ws feature encodes"))]
 const PREFIX: &str = r#"{"type":"request","requestId":""#;
@@ -44,7 +49,8 @@ impl EncodedRequest {
         response_size: &crate::payload::BufferSize,
     ) -> Option<Self> {
         let RequestFrame { id, name, payload, context, reply } = frame;
-        let mut out = Vec::with_capacity(size.capacity().max(response_size.capacity()));
+        let room = response_size.capacity().min(MAX_RESPONSE_ROOM);
+        let mut out = Vec::with_capacity(size.capacity().max(room));
         if let Err(e) = crate::envelope::encode_request(&mut out, id, &name, &payload, &context) {
             let reason = format!("cannot serialise it: {e}");
             let error = crate::payload::DecodeError { path: None, reason };
@@ -145,12 +151,17 @@ mod tests {
     fn an_encoded_request_reads_back_as_the_frame_it_was() {
         let (sent, _answer) = frame(Payload::typed(serde_json::json!({ "id": "o-1" })));
         let response_size = BufferSize::default();
-        response_size.saw(4000);
+        response_size.saw(3000);
         let encoded =
             EncodedRequest::encode(sent, &BufferSize::default(), &response_size).expect("encodes");
         assert_eq!(encoded.id(), 7, "read back from {}", encoded.text());
         assert!(encoded.text().starts_with(PREFIX), "{}", encoded.text());
-        assert!(encoded.text.capacity() >= 4000, "room for the response");
+        assert!(encoded.text.capacity() >= 3000, "room for the response");
+        response_size.saw(1 << 20);
+        let (huge, _answer) = frame(Payload::typed(1));
+        let huge =
+            EncodedRequest::encode(huge, &BufferSize::default(), &response_size).expect("encodes");
+        assert!(huge.text.capacity() <= 2 * MAX_RESPONSE_ROOM, "no room for huge responses");
         let back = encoded.into_frame().expect("reads back");
         assert_eq!((back.id, back.name.as_ref()), (7, "getOrder"));
         assert_eq!(back.context.trace_id.as_deref(), Some("t-1"));

@@ -120,7 +120,9 @@ async fn put<S: FrameSocket>(
             // The socket gets a copy made here (and freed here once written); the caller's
             // text waits to carry the response back.
             let message = Message::Text(text.as_str().into());
-            lock(pending).add(id, reply, Some(text));
+            // A large one is not held while its request is in flight.
+            let kept = (text.capacity() <= MAX_KEPT_TEXT).then_some(text);
+            lock(pending).add(id, reply, kept);
             return sink.feed(message).await;
         }
         frame => frame,
@@ -131,6 +133,10 @@ async fn put<S: FrameSocket>(
         None => Ok(()),
     }
 }
+
+/// The largest request text a connection keeps, to hand its response back in (see
+/// [`crate::transport::EncodedRequest`]): twice the room made for a response.
+const MAX_KEPT_TEXT: usize = 2 * crate::transport::encoded::MAX_RESPONSE_ROOM;
 
 fn cancel_message(id: u64) -> Option<Message> {
     let mut out = Vec::with_capacity(48);
