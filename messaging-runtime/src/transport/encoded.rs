@@ -30,6 +30,7 @@ pub struct EncodedRequest {
 /// At most this much room for a response is made in a request's text: each request in
 /// flight holds its text until the response comes, and larger responses are rare enough
 /// to be copied into a buffer that grows.
+#[cfg(feature = "ws")]
 pub(crate) const MAX_RESPONSE_ROOM: usize = 4096;
 
 /// How every encoded request starts; the request's number follows, then `"`.
