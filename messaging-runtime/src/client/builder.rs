@@ -274,11 +274,7 @@ impl ClientBuilder {
             requests: layers.requests(me.clone()),
             outbound,
             #[cfg(feature = "ws")]
-            encoded_requests,
-            #[cfg(feature = "ws")]
-            request_size: crate::payload::BufferSize::default(),
-            #[cfg(feature = "ws")]
-            response_size: crate::payload::BufferSize::default(),
+            encoding: super::sending::Encoding::new(encoded_requests),
             client_id,
             last_request: std::sync::atomic::AtomicU64::new(0),
             deadlines,

@@ -180,17 +180,10 @@ struct Inner {
     requests: Option<Template<RequestService<MessageContext>>>,
     /// Swapped for a new one when the client reconnects.
     outbound: Arc<std::sync::RwLock<mpsc::UnboundedSender<Inbound>>>,
-    /// Whether the connection takes requests encoded by their callers
-    /// ([`crate::transport::ClientLink::encoded_requests`]); set anew when the client
-    /// reconnects. (Without the `ws` feature no transport wants them.)
+    /// How calls encode their requests for a transport that asks for envelope text.
+    /// (Without the `ws` feature no transport does.)
     #[cfg(feature = "ws")]
-    encoded_requests: Arc<AtomicBool>,
-    /// How large the last request this client encoded was.
-    #[cfg(feature = "ws")]
-    request_size: crate::payload::BufferSize,
-    /// How large the last response frame this client read was.
-    #[cfg(feature = "ws")]
-    response_size: crate::payload::BufferSize,
+    encoding: sending::Encoding,
     /// The id the server knows the connection by, when the transport tells; replaced when
     /// the client reconnects.
     client_id: Arc<std::sync::RwLock<Option<String>>>,

@@ -80,10 +80,8 @@ impl Client {
     /// when it could not be encoded; its reply then says why.
     fn encoded(&self, frame: Box<RequestFrame>) -> Option<Inbound> {
         #[cfg(feature = "ws")]
-        if self.inner.encoded_requests.load(Ordering::Relaxed) {
-            let sizes = (&self.inner.request_size, &self.inner.response_size);
-            let encoded = EncodedRequest::encode(*frame, sizes.0, sizes.1)?;
-            return Some(Inbound::Encoded(encoded));
+        if self.inner.encoding.wanted.load(Ordering::Relaxed) {
+            return self.inner.encoding.encode(*frame).map(Inbound::Encoded);
         }
         Some(Inbound::Request(frame))
     }
@@ -93,9 +91,7 @@ impl Client {
     #[inline]
     pub(super) fn saw_response(&self, payload: &crate::payload::Payload) {
         #[cfg(feature = "ws")]
-        if let Some(len) = payload.frame_len() {
-            self.inner.response_size.saw(len);
-        }
+        self.inner.encoding.saw_response(payload);
         #[cfg(not(feature = "ws"))]
         let _ = payload;
     }
@@ -116,5 +112,38 @@ impl Client {
 
     pub(super) fn mark_disconnected(&self) {
         self.inner.status.set_if_changed(ConnectionStatus::Disconnected);
+    }
+}
+
+/// How a client's calls encode their requests for a transport that asks for envelope text
+/// ([`crate::transport::ClientLink::encoded_requests`]).
+#[cfg(feature = "ws")]
+pub(super) struct Encoding {
+    /// Whether the connection takes encoded requests; shared with the event dispatcher,
+    /// which sets it anew when the client reconnects.
+    pub(super) wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How large the last request encoded was.
+    request_size: crate::payload::BufferSize,
+    /// How large the last response frame read was: the room a request's text makes for its
+    /// response.
+    response_size: crate::payload::BufferSize,
+}
+
+#[cfg(feature = "ws")]
+impl Encoding {
+    pub(super) fn new(wanted: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { wanted, request_size: Default::default(), response_size: Default::default() }
+    }
+
+    /// `frame` as envelope text; `None` when it could not be encoded (its reply says why).
+    fn encode(&self, frame: RequestFrame) -> Option<EncodedRequest> {
+        EncodedRequest::encode(frame, &self.request_size, &self.response_size)
+    }
+
+    #[inline]
+    fn saw_response(&self, payload: &crate::payload::Payload) {
+        if let Some(len) = payload.frame_len() {
+            self.response_size.saw(len);
+        }
     }
 }
