@@ -84,6 +84,11 @@ fn main() -> ExitCode {
         }
     };
     measure::SCHEDULER_STATS.store(options.scheduler, std::sync::atomic::Ordering::Relaxed);
+    measure::TASK_PER_CONNECTION
+        .store(options.task_per_connection, std::sync::atomic::Ordering::Relaxed);
+    if options.task_per_connection {
+        println!("ours: throughput calls from one task per connection (--task-per-connection)\n");
+    }
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; run with `--release` for meaningful figures\n");
     }

@@ -28,6 +28,10 @@ impl Side for OrderServiceClient {
 /// Whether each measured run prints its scheduler figures (`--scheduler`).
 pub(crate) static SCHEDULER_STATS: AtomicBool = AtomicBool::new(false);
 
+/// Whether our side's throughput calls come from one task per connection
+/// (`--task-per-connection`) rather than from `IN_FLIGHT` caller tasks.
+pub(crate) static TASK_PER_CONNECTION: AtomicBool = AtomicBool::new(false);
+
 /// The runtime both sides run on: multi-thread, `workers` worker threads.
 pub(crate) fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -62,8 +66,12 @@ pub(crate) async fn sequential<S: Side>(side: S, ids: Arc<Vec<String>>, n: usize
 }
 
 /// `total` calls made by 64 tasks at once, spread evenly over `sides` (64 / `sides.len()`
-/// tasks each); requests per second.
+/// tasks each); requests per second. With `--task-per-connection`, one task per side makes
+/// that side's share, its 64 / `sides.len()` loops of calls joined on it.
 pub(crate) async fn concurrent<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, total: usize) -> f64 {
+    if TASK_PER_CONNECTION.load(Ordering::Relaxed) {
+        return concurrent_per_side(sides, ids, total).await;
+    }
     let start = Instant::now();
     let tasks: Vec<_> = (0..IN_FLIGHT)
         .map(|t| {
@@ -74,6 +82,35 @@ pub(crate) async fn concurrent<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, to
                 for i in 0..calls {
                     checked_call(&side, &ids, t * 7919 + i).await;
                 }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a throughput task panicked");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// [`concurrent`] with one task per side, each making that side's loops of calls at once
+/// (the loops, and the calls they make, are those of [`concurrent`]).
+async fn concurrent_per_side<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, total: usize) -> f64 {
+    let start = Instant::now();
+    let count = sides.len();
+    let tasks: Vec<_> = (0..count)
+        .map(|c| {
+            let (side, ids) = (sides[c].clone(), Arc::clone(&ids));
+            tokio::spawn(async move {
+                // The loops `concurrent` gives this side's tasks.
+                let loops = (c..IN_FLIGHT).step_by(count).map(|t| {
+                    let calls = total / IN_FLIGHT + usize::from(t < total % IN_FLIGHT);
+                    let (side, ids) = (&side, &ids);
+                    async move {
+                        for i in 0..calls {
+                            checked_call(side, ids, t * 7919 + i).await;
+                        }
+                    }
+                });
+                futures_util::future::join_all(loops).await;
             })
         })
         .collect();

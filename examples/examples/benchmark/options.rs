@@ -34,6 +34,9 @@ pub(crate) struct Options {
     pub(crate) workers: usize,
     /// `--scheduler`: print each measured run's scheduler figures (worker parks, busy time).
     pub(crate) scheduler: bool,
+    /// `--task-per-connection`: our side's throughput calls come from one task per
+    /// connection rather than from 64 caller tasks.
+    pub(crate) task_per_connection: bool,
 }
 
 /// One side of a comparison, as `--side` names it.
@@ -56,6 +59,7 @@ impl Options {
         only: None,
         workers: WORKERS,
         scheduler: false,
+        task_per_connection: false,
     };
     const QUICK: Self = Self {
         memory: Sizes { iterations: 10_000, requests: 20_000, warmup: 2_000 },
@@ -67,6 +71,7 @@ impl Options {
         only: None,
         workers: WORKERS,
         scheduler: false,
+        task_per_connection: false,
     };
 
     /// Parses the process's arguments; `Err` with an empty message for `--help`, with what
@@ -103,6 +108,7 @@ impl Options {
                 "--rounds" => options.rounds = number("--rounds")?,
                 "--workers" => options.workers = number("--workers")?,
                 "--scheduler" => options.scheduler = true,
+                "--task-per-connection" => options.task_per_connection = true,
                 "--side" => {
                     options.only = match iter.next().map(String::as_str) {
                         Some("raw") => Some(Which::Raw),
@@ -152,4 +158,8 @@ usage: cargo run --release -p examples --example benchmark -- [options]
                      targets are for)
   --scheduler        after each run (warm-ups included, in the order they run), print each
                      worker's parks and the share of the run it was busy (and, built with
-                     RUSTFLAGS=\"--cfg tokio_unstable\", the steals and forced yields)";
+                     RUSTFLAGS=\"--cfg tokio_unstable\", the steals and forced yields)
+  --task-per-connection
+                     our side's throughput calls come from one task per connection (its 64 /
+                     connections calls in flight joined on it), the shape of the raw side,
+                     instead of 64 caller tasks: shows what the callers' tasks cost";
