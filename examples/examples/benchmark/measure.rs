@@ -76,19 +76,10 @@ pub(crate) async fn concurrent<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, to
     let tasks: Vec<_> = (0..IN_FLIGHT)
         .map(|t| {
             let (side, ids) = (sides[t % sides.len()].clone(), Arc::clone(&ids));
-            // Spread the calls evenly; the first tasks take the remainder.
-            let calls = total / IN_FLIGHT + usize::from(t < total % IN_FLIGHT);
-            tokio::spawn(async move {
-                for i in 0..calls {
-                    checked_call(&side, &ids, t * 7919 + i).await;
-                }
-            })
+            tokio::spawn(async move { call_loop(&side, &ids, t, total).await })
         })
         .collect();
-    for task in tasks {
-        task.await.expect("a throughput task panicked");
-    }
-    total as f64 / start.elapsed().as_secs_f64()
+    rate(tasks, total, start).await
 }
 
 /// [`concurrent`] with one task per side, each making that side's loops of calls at once
@@ -101,19 +92,25 @@ async fn concurrent_per_side<S: Side>(sides: Vec<S>, ids: Arc<Vec<String>>, tota
             let (side, ids) = (sides[c].clone(), Arc::clone(&ids));
             tokio::spawn(async move {
                 // The loops `concurrent` gives this side's tasks.
-                let loops = (c..IN_FLIGHT).step_by(count).map(|t| {
-                    let calls = total / IN_FLIGHT + usize::from(t < total % IN_FLIGHT);
-                    let (side, ids) = (&side, &ids);
-                    async move {
-                        for i in 0..calls {
-                            checked_call(side, ids, t * 7919 + i).await;
-                        }
-                    }
-                });
+                let loops = (c..IN_FLIGHT).step_by(count).map(|t| call_loop(&side, &ids, t, total));
                 futures_util::future::join_all(loops).await;
             })
         })
         .collect();
+    rate(tasks, total, start).await
+}
+
+/// Loop `t` of the `IN_FLIGHT` that make `total` calls: its even share of them (the first
+/// loops take the remainder), one after another.
+async fn call_loop<S: Side>(side: &S, ids: &[String], t: usize, total: usize) {
+    let calls = total / IN_FLIGHT + usize::from(t < total % IN_FLIGHT);
+    for i in 0..calls {
+        checked_call(side, ids, t * 7919 + i).await;
+    }
+}
+
+/// Waits for the measuring `tasks`; `total` calls since `start`, in requests per second.
+async fn rate(tasks: Vec<tokio::task::JoinHandle<()>>, total: usize, start: Instant) -> f64 {
     for task in tasks {
         task.await.expect("a throughput task panicked");
     }
